@@ -1,0 +1,29 @@
+/*
+ * errors.h: every SQLSTATE the metastore extension raises, in one place.
+ *
+ * docs/errors.md lists each code with its meaning and HTTP status;
+ * test/docs/errors.t fails when the two drift apart.  Codes of our own live
+ * in class "MS" (implementation-defined classes start with I..Z); where the
+ * SQL standard already has a fitting code we use it.
+ */
+#ifndef METASTORE_ERRORS_H
+#define METASTORE_ERRORS_H
+
+#include "utils/elog.h"
+
+/* MS409: expected_version did not match the stored version (HTTP 409, or 412 for If-Match) */
+#define MS_ERRCODE_VERSION_CONFLICT		MAKE_SQLSTATE('M','S','4','0','9')
+/* MS404: the named resource (or version of it) does not exist or is deleted (HTTP 404) */
+#define MS_ERRCODE_NOT_FOUND			MAKE_SQLSTATE('M','S','4','0','4')
+/* 22004: a required argument was NULL (HTTP 400) */
+#define MS_ERRCODE_NULL_VALUE			ERRCODE_NULL_VALUE_NOT_ALLOWED
+/* 22023: an argument has a value we do not accept (HTTP 422) */
+#define MS_ERRCODE_INVALID_VALUE		ERRCODE_INVALID_PARAMETER_VALUE
+/* 22001: a string argument is longer than its documented limit (HTTP 422) */
+#define MS_ERRCODE_TOO_LONG				ERRCODE_STRING_DATA_RIGHT_TRUNCATION
+/* 54000: a document or batch exceeds a size, count or depth limit (HTTP 413) */
+#define MS_ERRCODE_LIMIT_EXCEEDED		ERRCODE_PROGRAM_LIMIT_EXCEEDED
+/* 22P02: malformed input text, e.g. JSON that does not parse (HTTP 400) */
+#define MS_ERRCODE_MALFORMED			ERRCODE_INVALID_TEXT_REPRESENTATION
+
+#endif
