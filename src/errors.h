@@ -25,5 +25,7 @@
 #define MS_ERRCODE_LIMIT_EXCEEDED		ERRCODE_PROGRAM_LIMIT_EXCEEDED
 /* 22P02: malformed input text, e.g. JSON that does not parse (HTTP 400) */
 #define MS_ERRCODE_MALFORMED			ERRCODE_INVALID_TEXT_REPRESENTATION
+/* 40001: a concurrent transaction got in the way; retry the whole request (HTTP 409) */
+#define MS_ERRCODE_RETRY				ERRCODE_T_R_SERIALIZATION_FAILURE
 
 #endif

@@ -20,7 +20,7 @@ ms_expected_version(bool isnull, int32 value)
 	ev.version = isnull ? 0 : value;
 	if (ev.given && value < 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(MS_ERRCODE_INVALID_VALUE),
 				 errmsg("expected_version must be null, 0 or a positive version"),
 				 errdetail("%d was given.", value)));
 	return ev;

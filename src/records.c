@@ -252,7 +252,7 @@ records_put(const RecordPut *p, const char *operation, RecordOutcome *outcome,
 		/* ON CONFLICT DO NOTHING: another session created it; lock and judge again */
 	}
 	ereport(ERROR,
-			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			(errcode(MS_ERRCODE_RETRY),
 			 errmsg("record \"%s\" is being created and deleted concurrently", p->key),
 			 errhint("Retry the transaction.")));
 	pg_unreachable();
