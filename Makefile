@@ -20,6 +20,7 @@ DATA_built  = metastore--$(EXTVERSION).sql
 REGRESS     = $(sort $(patsubst sql/%.sql,%,$(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=metastore
 EXTRA_CLEAN = results regression.diffs regression.out build
+SHLIB_LINK  = -lsodium
 
 # Warnings are errors.  PostgreSQL's own headers trip -Wunused-parameter and
 # -Wsign-compare / -Wmissing-field-initializers under -Wextra, so those three

@@ -16,6 +16,14 @@ else
   RUN_USER=$(id -un); install -d -m 0700 "$RUN_DIR"
 fi
 
+# the server secret keys API key hashes: outside the data directory, owner-only
+SECRET=$RUN_DIR/server.secret
+if [ ! -s "$SECRET" ]; then
+  head -c 32 /dev/urandom > "$SECRET"
+  chmod 0600 "$SECRET"
+  [ "$(id -u)" -eq 0 ] && chown "$RUN_USER" "$SECRET"
+fi
+
 if [ ! -s "$PGDATA_DIR/PG_VERSION" ]; then
   echo "run: creating cluster in $PGDATA_DIR"
   as_run_user "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres -E UTF8 --locale=C.UTF-8 \
@@ -24,7 +32,7 @@ fi
 if ! as_run_user "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
   echo "run: starting PostgreSQL on port $DB_PORT"
   as_run_user "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$RUN_DIR/postgres.log" -w \
-    -o "-p $DB_PORT -k $RUN_DIR -c listen_addresses=localhost" start >/dev/null
+    -o "-p $DB_PORT -k $RUN_DIR -c listen_addresses=localhost -c metastore.server_secret_file=$SECRET" start >/dev/null
 fi
 
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$RUN_DIR" -p "$DB_PORT" -U postgres)

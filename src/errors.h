@@ -15,6 +15,12 @@
 #define MS_ERRCODE_VERSION_CONFLICT		MAKE_SQLSTATE('M','S','4','0','9')
 /* MS404: the named resource (or version of it) does not exist or is deleted (HTTP 404) */
 #define MS_ERRCODE_NOT_FOUND			MAKE_SQLSTATE('M','S','4','0','4')
+/* 42501: the acting principal lacks the role this call needs (HTTP 403) */
+#define MS_ERRCODE_ACCESS_DENIED		ERRCODE_INSUFFICIENT_PRIVILEGE
+/* 28000: an API key is malformed, unknown, revoked or expired (HTTP 401) */
+#define MS_ERRCODE_BAD_CREDENTIALS		ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION
+/* MS503: the server is not configured for this call, e.g. no server secret (HTTP 503) */
+#define MS_ERRCODE_NOT_CONFIGURED		MAKE_SQLSTATE('M','S','5','0','3')
 /* 22004: a required argument was NULL (HTTP 400) */
 #define MS_ERRCODE_NULL_VALUE			ERRCODE_NULL_VALUE_NOT_ALLOWED
 /* 22023: an argument has a value we do not accept (HTTP 422) */

@@ -105,6 +105,7 @@ history_trigger(PG_FUNCTION_ARGS)
 	char		nulls[9] = "         ";
 	bool		isnull;
 	int32		version;
+	int			nestlevel;
 	static const Oid argtypes_base[8] = {TEXTOID, INT8OID, TEXTOID, TEXTOID, INT4OID,
 	TEXTOID, TEXTOID, TIMESTAMPTZOID};
 
@@ -175,6 +176,8 @@ history_trigger(PG_FUNCTION_ARGS)
 	}
 	values[8] = heap_copy_tuple_as_datum(tuple, desc);
 
+	/* a trigger runs under its statement's search_path: pin ours for the insert */
+	nestlevel = ms_safe_search_path_push();
 	ms_spi_connect();
 	plans = plans_for(rel->rd_rel->reltype);
 	if (plans->insert == NULL)
@@ -192,6 +195,7 @@ history_trigger(PG_FUNCTION_ARGS)
 	if (SPI_execute_plan(plans->insert, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "history_trigger: could not insert into metastore.history");
 	SPI_finish();
+	ms_safe_search_path_pop(nestlevel);
 
 	return PointerGetDatum(NULL);
 }

@@ -3,10 +3,15 @@
  */
 #include "postgres.h"
 
+#include <sodium.h>
+
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "access.h"
+#include "apikeys.h"
 #include "metastore.h"
+#include "principal.h"
 
 PG_MODULE_MAGIC;
 
@@ -16,10 +21,36 @@ int			ms_max_bulk_operations = 1000;
 
 void		_PG_init(void);
 
-/* Register GUCs once per backend, when the library is first loaded. */
+/* A server secret path changed (reload): forget the derived keys. */
+static void
+secret_file_assign(const char *newval, void *extra)
+{
+	ms_apikeys_secret_changed();
+}
+
+/* Register GUCs and callbacks once per backend, when the library is first loaded. */
 void
 _PG_init(void)
 {
+	if (sodium_init() < 0)
+		elog(ERROR, "libsodium could not be initialised");
+	ms_principal_init();
+	ms_access_init();
+
+	DefineCustomStringVariable("metastore.server_secret_file",
+							   "File holding the server secret that API key hashes are keyed with.",
+							   "Must be outside the data directory and readable only by the server's OS user.",
+							   &ms_server_secret_file,
+							   "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, secret_file_assign, NULL);
+	DefineCustomStringVariable("metastore.previous_server_secret_file",
+							   "The server secret before the last rotation; keys hashed with it still verify.",
+							   NULL,
+							   &ms_previous_server_secret_file,
+							   "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, secret_file_assign, NULL);
 	DefineCustomIntVariable("metastore.max_document_bytes",
 							"Largest stored JSON document, in bytes of its binary (jsonb) form.",
 							NULL,

@@ -16,6 +16,7 @@
 #define MS_MAX_TAGS					64
 #define MS_MAX_OWNER_BYTES			256
 #define MS_MAX_DESCRIPTION_BYTES	4096
+#define MS_MAX_PRINCIPAL_BYTES		128
 
 /* settings (GUCs), see _PG_init */
 extern int	ms_max_document_bytes;	/* metastore.max_document_bytes */

@@ -21,6 +21,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "access.h"
 #include "errors.h"
 #include "history.h"
 #include "metastore.h"
@@ -315,13 +316,18 @@ fill_put(RecordPut *p, char *ns, text *key, Jsonb *metadata, ArrayType *tags,
 
 #define ARG_TEXT_OR_NULL(n) (PG_ARGISNULL(n) ? NULL : PG_GETARG_TEXT_PP(n))
 
-/* Namespace and key arguments 0 and 1, checked. */
+/*
+ * Namespace and key arguments 0 and 1, checked, and the acting principal's
+ * role on the namespace: checked before any row is read, so a principal
+ * without it learns nothing about the namespace's keys.
+ */
 static void
-ns_key_args(FunctionCallInfo fcinfo, char **ns, char **key)
+ns_key_args(FunctionCallInfo fcinfo, MsRole role, char **ns, char **key)
 {
 	ms_require_arg(PG_ARGISNULL(0), "namespace");
 	ms_require_arg(PG_ARGISNULL(1), "key");
 	*ns = ms_check_namespace(PG_GETARG_TEXT_PP(0));
+	ms_require_role(*ns, role);
 	*key = ms_check_key(PG_GETARG_TEXT_PP(1), "key");
 }
 
@@ -340,7 +346,7 @@ put_record(PG_FUNCTION_ARGS)
 	HeapTuple	row;
 	Datum		result;
 
-	ns_key_args(fcinfo, &ns, &key);
+	ns_key_args(fcinfo, MS_ROLE_WRITER, &ns, &key);
 	fill_put(&p, ns, PG_GETARG_TEXT_PP(1),
 			 PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2),
 			 PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
@@ -365,7 +371,7 @@ get_record(PG_FUNCTION_ARGS)
 	Datum		result = (Datum) 0;
 	bool		found;
 
-	ns_key_args(fcinfo, &ns, &key);
+	ns_key_args(fcinfo, MS_ROLE_READER, &ns, &key);
 	ms_spi_connect();
 	ms_plan(&plan_get,
 			"SELECT * FROM metastore.records"
@@ -395,7 +401,7 @@ delete_record(PG_FUNCTION_ARGS)
 	HeapTuple	row;
 	Datum		result;
 
-	ns_key_args(fcinfo, &ns, &key);
+	ns_key_args(fcinfo, MS_ROLE_WRITER, &ns, &key);
 	expected = ms_expected_version(PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2));
 	ms_spi_connect();
 	row = records_delete(ns, key, expected, &desc);
@@ -444,7 +450,7 @@ rollback_record(PG_FUNCTION_ARGS)
 	Datum		result;
 	bool		isnull;
 
-	ns_key_args(fcinfo, &ns, &key);
+	ns_key_args(fcinfo, MS_ROLE_WRITER, &ns, &key);
 	ms_require_arg(PG_ARGISNULL(2), "version");
 	target = PG_GETARG_INT32(2);
 	expected = ms_expected_version(PG_ARGISNULL(3), PG_ARGISNULL(3) ? 0 : PG_GETARG_INT32(3));
@@ -591,11 +597,22 @@ parse_op(int index, JsonbValue *elem, char *ns, BulkOp *op)
 
 	if (f_ev != NULL && f_ev->type != jbvNull)
 	{
+		Datum		num;
+		bool		overflow = false;
+		int32		v = 0;
+
 		if (f_ev->type != jbvNumeric)
 			bulk_error(index, "\"expected_version\" must be an integer", NULL);
-		ev = ms_expected_version(false,
-								 DatumGetInt32(DirectFunctionCall1(numeric_int4,
-																   NumericGetDatum(f_ev->val.numeric))));
+		num = NumericGetDatum(f_ev->val.numeric);
+		/* 2.0 is an integer, 2.4 is not, 1e10 does not fit: never round */
+		if (!DatumGetBool(DirectFunctionCall2(numeric_eq, num,
+											  DirectFunctionCall2(numeric_trunc, num, Int32GetDatum(0)))))
+			overflow = true;
+		else
+			v = numeric_int4_opt_error(f_ev->val.numeric, &overflow);
+		if (overflow)
+			bulk_error(index, "\"expected_version\" must be an integer", NULL);
+		ev = ms_expected_version(false, v);
 	}
 	op->expected = ev;
 
@@ -676,6 +693,7 @@ bulk_records(PG_FUNCTION_ARGS)
 	ms_require_arg(PG_ARGISNULL(0), "namespace");
 	ms_require_arg(PG_ARGISNULL(1), "operations");
 	ns = ms_check_namespace(PG_GETARG_TEXT_PP(0));
+	ms_require_role(ns, MS_ROLE_WRITER);
 	ops = PG_GETARG_JSONB_P(1);
 	if (!JB_ROOT_IS_ARRAY(ops) || JB_ROOT_IS_SCALAR(ops))
 		ereport(ERROR,
@@ -736,9 +754,13 @@ bulk_records(PG_FUNCTION_ARGS)
 		FlushErrorState();
 		/* name the failing operation unless the message already does */
 		if (strncmp(edata->message, "bulk operation ", 15) != 0)
-			edata->message = psprintf("bulk operation %d (key \"%s\") failed: %s", current,
-									  parsed[current].key ? parsed[current].key : "?",
-									  edata->message);
+		{
+			if (parsed[current].key != NULL)
+				edata->message = psprintf("bulk operation %d (key \"%s\") failed: %s", current,
+										  parsed[current].key, edata->message);
+			else
+				edata->message = psprintf("bulk operation %d failed: %s", current, edata->message);
+		}
 		ReThrowError(edata);
 	}
 	PG_END_TRY();

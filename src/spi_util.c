@@ -4,9 +4,13 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "executor/spi.h"
+#include "utils/guc.h"
 
 #include "spi_util.h"
+
+#define MS_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
 
 /* Prepare sql once and keep the plan in *slot; later calls reuse it. */
 SPIPlanPtr
@@ -34,4 +38,33 @@ ms_spi_connect(void)
 
 	if (rc != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * Pin search_path to pg_catalog, pg_temp until ms_safe_search_path_pop.
+ * A cached plan is re-analysed under the search_path in force when it runs,
+ * so C code that runs SQL outside a function with SET search_path (has_role,
+ * the history trigger) must pin it, or a caller's operator could be chosen.
+ * Returns the GUC nest level to pop; 0 when the path was already safe.
+ */
+int
+ms_safe_search_path_push(void)
+{
+	int			nestlevel;
+
+	if (namespace_search_path != NULL &&
+		strcmp(namespace_search_path, MS_SAFE_SEARCH_PATH) == 0)
+		return 0;
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", MS_SAFE_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/* Undo ms_safe_search_path_push (an error undoes it through transaction abort). */
+void
+ms_safe_search_path_pop(int nestlevel)
+{
+	if (nestlevel > 0)
+		AtEOXact_GUC(true, nestlevel);
 }

@@ -9,5 +9,7 @@
 
 extern SPIPlanPtr ms_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
 extern void ms_spi_connect(void);
+extern int	ms_safe_search_path_push(void);
+extern void ms_safe_search_path_pop(int nestlevel);
 
 #endif

@@ -131,11 +131,6 @@ ms_normalize_tags(ArrayType *tags)
 				(errcode(MS_ERRCODE_INVALID_VALUE),
 				 errmsg("tags must be a one-dimensional array")));
 	deconstruct_array(tags, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	if (n > MS_MAX_TAGS)
-		ereport(ERROR,
-				(errcode(MS_ERRCODE_LIMIT_EXCEEDED),
-				 errmsg("too many tags"),
-				 errdetail("%d tags were given; the limit is %d.", n, MS_MAX_TAGS)));
 	strs = palloc(sizeof(char *) * (n + 1));
 	for (int i = 0; i < n; i++)
 	{
@@ -166,6 +161,12 @@ ms_normalize_tags(ArrayType *tags)
 	for (int i = 0; i < n; i++)
 		if (i == 0 || strcmp(strs[i], strs[i - 1]) != 0)
 			out[nout++] = CStringGetTextDatum(strs[i]);
+	/* the limit is on the set that is stored, not on repetitions in the input */
+	if (nout > MS_MAX_TAGS)
+		ereport(ERROR,
+				(errcode(MS_ERRCODE_LIMIT_EXCEEDED),
+				 errmsg("too many tags"),
+				 errdetail("%d distinct tags were given; the limit is %d.", nout, MS_MAX_TAGS)));
 	return construct_array(out, nout, TEXTOID, -1, false, TYPALIGN_INT);
 }
 

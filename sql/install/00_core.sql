@@ -7,10 +7,10 @@ COMMENT ON SCHEMA metastore IS 'metastore: metadata, configuration and feature f
 
 CREATE FUNCTION metastore.current_principal()
 RETURNS text
-LANGUAGE c STABLE PARALLEL SAFE
+LANGUAGE c STABLE PARALLEL RESTRICTED
 AS 'MODULE_PATHNAME', 'current_principal';
 COMMENT ON FUNCTION metastore.current_principal() IS
-  'The acting principal: the only source of "who" for audit columns and access checks (for now the session user).';
+  'The acting principal: the API key''s principal after metastore.authenticate() in this transaction, else the session user. The only source of "who" for audit columns and access checks.';
 
 -- One history table for every aggregate.  Rows are written only by
 -- metastore.history_trigger; each holds the whole row as it was at `version`.

@@ -25,6 +25,8 @@ COMMENT ON TABLE metastore.records IS
 CREATE TRIGGER records_history
   AFTER INSERT OR UPDATE OR DELETE ON metastore.records
   FOR EACH ROW EXECUTE FUNCTION metastore.history_trigger('record', 'key');
+-- ... and the one line that puts it under namespace row level security.
+SELECT metastore.protect_aggregate('metastore.records');
 
 CREATE FUNCTION metastore.put_record(
   namespace        text,
@@ -44,7 +46,7 @@ COMMENT ON FUNCTION metastore.put_record(text, text, jsonb, text[], integer, tex
 
 CREATE FUNCTION metastore.get_record(namespace text, key text)
 RETURNS metastore.records
-LANGUAGE c STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE c STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'get_record';
 COMMENT ON FUNCTION metastore.get_record(text, text) IS
@@ -79,15 +81,20 @@ CREATE FUNCTION metastore.record_history(namespace text, key text)
 RETURNS TABLE (version integer, operation text, metadata jsonb, tags text[], owner text,
                content_type text, description text, deleted boolean,
                changed_by text, changed_at timestamptz)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+  PERFORM metastore.require_role($1, 'reader');
+  RETURN QUERY
   SELECT h.version, h.operation, s.metadata, s.tags, s.owner, s.content_type, s.description,
          s.deleted_at IS NOT NULL OR h.operation = 'purge', h.changed_by, h.changed_at
     FROM metastore.history h
    CROSS JOIN LATERAL jsonb_populate_record(NULL::metastore.records, h.snapshot) s
    WHERE h.aggregate = 'record' AND h.namespace = $1 AND h.entity_key = $2
-   ORDER BY h.id
+   ORDER BY h.id;
+END
 $$;
 COMMENT ON FUNCTION metastore.record_history(text, text) IS
   'Every version of a record (deleted ones included), oldest first, with operation, who and when. Empty when the key never existed.';

@@ -1,0 +1,442 @@
+/*
+ * access.c: who may do what in which namespace.
+ *
+ * A grant gives a principal a role on a namespace pattern: "*" (every
+ * namespace), "team-a.*" (team-a and every namespace below it, such as
+ * team-a.billing) or an exact namespace.  admin implies writer implies
+ * reader; the lifecycle roles (developer, approver, external_testing_system)
+ * imply reader and nothing else, so separation of duties holds even for
+ * admins.  A superuser session without an API key may do anything.
+ *
+ * The acting principal's grants are read once per transaction and kept in
+ * backend memory, because row level security policies ask for every row.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "access.h"
+#include "errors.h"
+#include "metastore.h"
+#include "principal.h"
+#include "spi_util.h"
+#include "validate.h"
+
+PG_FUNCTION_INFO_V1(has_role);
+PG_FUNCTION_INFO_V1(require_role);
+PG_FUNCTION_INFO_V1(grant_role);
+PG_FUNCTION_INFO_V1(revoke_role);
+PG_FUNCTION_INFO_V1(list_grants);
+
+static const char *const role_names[] = {
+	"reader", "writer", "admin", "developer", "approver", "external_testing_system"
+};
+
+typedef struct GrantEntry
+{
+	char	   *pattern;
+	MsRole		role;
+} GrantEntry;
+
+/* The acting principal's grants for the current transaction. */
+static MemoryContext grant_cxt = NULL;
+static GrantEntry *grants = NULL;
+static int	n_grants = 0;
+static char *grants_for = NULL;
+static LocalTransactionId grants_lxid = InvalidLocalTransactionId;
+
+static SPIPlanPtr plan_load = NULL;
+static SPIPlanPtr plan_grant = NULL;
+static SPIPlanPtr plan_revoke = NULL;
+static SPIPlanPtr plan_list = NULL;
+
+/* Map a role name onto its enum; unknown names are a user error. */
+MsRole
+ms_parse_role(const char *name)
+{
+	for (int i = 0; i < (int) lengthof(role_names); i++)
+		if (strcmp(name, role_names[i]) == 0)
+			return (MsRole) i;
+	ereport(ERROR,
+			(errcode(MS_ERRCODE_INVALID_VALUE),
+			 errmsg("unknown role \"%s\"", name),
+			 errhint("Roles are reader, writer, admin, developer, approver, external_testing_system.")));
+	pg_unreachable();
+}
+
+/* The name of a role. */
+const char *
+ms_role_name(MsRole role)
+{
+	return role_names[role];
+}
+
+/* A held role satisfies a required one. */
+static bool
+role_implies(MsRole held, MsRole required)
+{
+	if (held == required || required == MS_ROLE_READER)
+		return true;
+	return required == MS_ROLE_WRITER && held == MS_ROLE_ADMIN;
+}
+
+/* Length of a pattern's base: "team-a.*" -> 6; -1 for "*" or an exact name. */
+static int
+pattern_base_len(const char *pattern)
+{
+	size_t		len = strlen(pattern);
+
+	if (len >= 3 && pattern[len - 1] == '*' && pattern[len - 2] == '.')
+		return (int) len - 2;
+	return -1;
+}
+
+/* A namespace falls under a pattern. */
+static bool
+pattern_matches(const char *pattern, const char *ns)
+{
+	int			base;
+
+	if (strcmp(pattern, "*") == 0)
+		return true;
+	base = pattern_base_len(pattern);
+	if (base < 0)
+		return strcmp(pattern, ns) == 0;
+	return strncmp(pattern, ns, base) == 0 && (ns[base] == '\0' || ns[base] == '.');
+}
+
+/* Pattern a covers everything pattern b names (authority to grant on b). */
+static bool
+pattern_covers(const char *a, const char *b)
+{
+	int			base_b = pattern_base_len(b);
+	char	   *bname;
+
+	if (strcmp(a, "*") == 0)
+		return true;
+	if (strcmp(b, "*") == 0)
+		return false;
+	bname = base_b < 0 ? pstrdup(b) : pnstrdup(b, base_b);
+	if (pattern_base_len(a) < 0)
+		return base_b < 0 && strcmp(a, bname) == 0;
+	return pattern_matches(a, bname);
+}
+
+/* "*", a namespace, or a namespace followed by ".*". */
+static char *
+check_pattern(text *t)
+{
+	char	   *s = text_to_cstring(t);
+	int			base;
+
+	if (strcmp(s, "*") == 0)
+		return s;
+	base = pattern_base_len(s);
+	if (base >= 0)
+	{
+		text	   *nstext = cstring_to_text_with_len(s, base);
+
+		PG_TRY();
+		{
+			ms_check_namespace(nstext);
+		}
+		PG_CATCH();
+		{
+			/* report the whole pattern, not just its base */
+			FlushErrorState();
+			ereport(ERROR,
+					(errcode(MS_ERRCODE_INVALID_VALUE),
+					 errmsg("invalid namespace pattern \"%s\"", s),
+					 errhint("A pattern is \"*\", a namespace, or a namespace followed by \".*\".")));
+		}
+		PG_END_TRY();
+		return s;
+	}
+	ms_check_namespace(t);
+	return s;
+}
+
+/* (Re)load the acting principal's grants when the transaction or principal changed. */
+static void
+load_grants(void)
+{
+	const char *who = ms_current_principal();
+	static const Oid argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	MemoryContext old;
+	int			nestlevel;
+
+	if (grants_lxid == MyProc->lxid && grants_for != NULL && strcmp(grants_for, who) == 0)
+		return;
+
+	if (grant_cxt == NULL)
+		grant_cxt = AllocSetContextCreate(TopMemoryContext, "metastore grants",
+										  ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(grant_cxt);
+	grants = NULL;
+	n_grants = 0;
+	grants_for = NULL;
+	grants_lxid = InvalidLocalTransactionId;
+
+	/* has_role pins no search_path (RLS calls it per row): pin it for this query */
+	nestlevel = ms_safe_search_path_push();
+	ms_spi_connect();
+	ms_plan(&plan_load,
+			"SELECT namespace_pattern, role FROM metastore.grants"
+			" WHERE principal OPERATOR(pg_catalog.=) $1",
+			1, argtypes);
+	values[0] = CStringGetTextDatum(who);
+	if (SPI_execute_plan(plan_load, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read grants");
+
+	old = MemoryContextSwitchTo(grant_cxt);
+	grants = palloc(sizeof(GrantEntry) * (SPI_processed + 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		grants[i].pattern = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		grants[i].role = ms_parse_role(SPI_getvalue(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc, 2));
+	}
+	n_grants = (int) SPI_processed;
+	grants_for = pstrdup(who);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	ms_safe_search_path_pop(nestlevel);
+	grants_lxid = MyProc->lxid;
+}
+
+/* Drop the cache, e.g. after this transaction changed grants. */
+static void
+forget_grants(void)
+{
+	grants_lxid = InvalidLocalTransactionId;
+}
+
+/* A rolled-back subtransaction may have changed grants: read them again. */
+static void
+access_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		forget_grants();
+}
+
+/* Called from _PG_init. */
+void
+ms_access_init(void)
+{
+	RegisterSubXactCallback(access_subxact_callback, NULL);
+}
+
+/* The acting principal holds `role` (or one implying it) on namespace ns. */
+bool
+ms_has_role(const char *ns, MsRole role)
+{
+	if (ms_principal_is_superuser())
+		return true;
+	load_grants();
+	for (int i = 0; i < n_grants; i++)
+		if (role_implies(grants[i].role, role) && pattern_matches(grants[i].pattern, ns))
+			return true;
+	return false;
+}
+
+/* Raise 42501 unless the acting principal holds `role` on ns. */
+void
+ms_require_role(const char *ns, MsRole role)
+{
+	if (!ms_has_role(ns, role))
+		ereport(ERROR,
+				(errcode(MS_ERRCODE_ACCESS_DENIED),
+				 errmsg("permission denied for namespace \"%s\"", ns),
+				 errdetail("Principal \"%s\" does not hold role %s there.",
+						   ms_current_principal(), ms_role_name(role)),
+				 errhint("An admin of the namespace can grant it with metastore.grant().")));
+}
+
+/* The acting principal may administer every namespace. */
+bool
+ms_is_global_admin(void)
+{
+	if (ms_principal_is_superuser())
+		return true;
+	load_grants();
+	for (int i = 0; i < n_grants; i++)
+		if (grants[i].role == MS_ROLE_ADMIN && strcmp(grants[i].pattern, "*") == 0)
+			return true;
+	return false;
+}
+
+/* The acting principal is admin over every namespace `pattern` names. */
+static bool
+can_administer(const char *pattern)
+{
+	if (ms_principal_is_superuser())
+		return true;
+	load_grants();
+	for (int i = 0; i < n_grants; i++)
+		if (grants[i].role == MS_ROLE_ADMIN && pattern_covers(grants[i].pattern, pattern))
+			return true;
+	return false;
+}
+
+/* Raise 42501 unless the acting principal may grant and revoke on `pattern`. */
+static void
+require_administer(const char *pattern)
+{
+	if (!can_administer(pattern))
+		ereport(ERROR,
+				(errcode(MS_ERRCODE_ACCESS_DENIED),
+				 errmsg("permission denied to manage roles on \"%s\"", pattern),
+				 errdetail("Principal \"%s\" is not an admin of a pattern covering it.",
+						   ms_current_principal()),
+				 errhint("Ask an admin of the namespace (or of \"*\").")));
+}
+
+/* SQL: has_role(namespace, role) -> boolean, for the acting principal. */
+Datum
+has_role(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(ms_has_role(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+							   ms_parse_role(text_to_cstring(PG_GETARG_TEXT_PP(1)))));
+}
+
+/* SQL: require_role(namespace, role): raise 42501 unless held. */
+Datum
+require_role(PG_FUNCTION_ARGS)
+{
+	ms_require_arg(PG_ARGISNULL(0), "namespace");
+	ms_require_arg(PG_ARGISNULL(1), "role");
+	ms_require_role(ms_check_namespace(PG_GETARG_TEXT_PP(0)),
+					ms_parse_role(text_to_cstring(PG_GETARG_TEXT_PP(1))));
+	PG_RETURN_VOID();
+}
+
+/* Validated (principal, pattern, role) arguments of grant / revoke. */
+static void
+grant_args(FunctionCallInfo fcinfo, char **principal, char **pattern, MsRole *role)
+{
+	ms_require_arg(PG_ARGISNULL(0), "principal");
+	ms_require_arg(PG_ARGISNULL(1), "namespace");
+	ms_require_arg(PG_ARGISNULL(2), "role");
+	*principal = ms_check_principal_name(PG_GETARG_TEXT_PP(0), "principal");
+	*pattern = check_pattern(PG_GETARG_TEXT_PP(1));
+	*role = ms_parse_role(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	require_administer(*pattern);
+}
+
+/* SQL: grant(principal, namespace, role) -> true when newly granted. */
+Datum
+grant_role(PG_FUNCTION_ARGS)
+{
+	static const Oid argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	char	   *principal,
+			   *pattern;
+	MsRole		role;
+	Datum		values[4];
+	bool		added;
+
+	grant_args(fcinfo, &principal, &pattern, &role);
+	ms_spi_connect();
+	ms_plan(&plan_grant,
+			"INSERT INTO metastore.grants (principal, namespace_pattern, role, granted_at, granted_by)"
+			" VALUES ($1, $2, $3, pg_catalog.now(), $4) ON CONFLICT DO NOTHING",
+			4, argtypes);
+	values[0] = CStringGetTextDatum(principal);
+	values[1] = CStringGetTextDatum(pattern);
+	values[2] = CStringGetTextDatum(ms_role_name(role));
+	values[3] = CStringGetTextDatum(ms_current_principal());
+	if (SPI_execute_plan(plan_grant, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert grant");
+	added = SPI_processed > 0;
+	SPI_finish();
+	forget_grants();
+	PG_RETURN_BOOL(added);
+}
+
+/* SQL: revoke(principal, namespace, role) -> true when a grant was removed. */
+Datum
+revoke_role(PG_FUNCTION_ARGS)
+{
+	static const Oid argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	char	   *principal,
+			   *pattern;
+	MsRole		role;
+	Datum		values[3];
+	bool		removed;
+
+	grant_args(fcinfo, &principal, &pattern, &role);
+	ms_spi_connect();
+	ms_plan(&plan_revoke,
+			"DELETE FROM metastore.grants"
+			" WHERE principal = $1 AND namespace_pattern = $2 AND role = $3",
+			3, argtypes);
+	values[0] = CStringGetTextDatum(principal);
+	values[1] = CStringGetTextDatum(pattern);
+	values[2] = CStringGetTextDatum(ms_role_name(role));
+	if (SPI_execute_plan(plan_revoke, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete grant");
+	removed = SPI_processed > 0;
+	SPI_finish();
+	forget_grants();
+	PG_RETURN_BOOL(removed);
+}
+
+/*
+ * SQL: list_grants(principal DEFAULT NULL): the grants the acting principal
+ * may see: its own, and those on patterns it administers.
+ */
+Datum
+list_grants(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	static const Oid argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	char		nulls[1] = {' '};
+	const char *who = ms_current_principal();
+	char	   *who_copy;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		nulls[0] = 'n';
+	else
+		values[0] = CStringGetTextDatum(ms_check_principal_name(PG_GETARG_TEXT_PP(0), "principal"));
+	who_copy = pstrdup(who);
+
+	ms_spi_connect();
+	ms_plan(&plan_list,
+			"SELECT principal, namespace_pattern, role, granted_at, granted_by"
+			" FROM metastore.grants WHERE $1 IS NULL OR principal = $1"
+			" ORDER BY principal, namespace_pattern, role",
+			1, argtypes);
+	if (SPI_execute_plan(plan_list, values, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list grants");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *principal = SPI_getvalue(tup, desc, 1);
+		char	   *pattern = SPI_getvalue(tup, desc, 2);
+		Datum		out[5];
+		bool		outnulls[5];
+
+		if (strcmp(principal, who_copy) != 0 && !can_administer(pattern))
+			continue;
+		for (int c = 0; c < 5; c++)
+			out[c] = SPI_getbinval(tup, desc, c + 1, &outnulls[c]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, outnulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}

@@ -1,0 +1,12 @@
+/*
+ * apikeys.h: API keys and authentication.
+ */
+#ifndef METASTORE_APIKEYS_H
+#define METASTORE_APIKEYS_H
+
+extern char *ms_server_secret_file;
+extern char *ms_previous_server_secret_file;
+
+extern void ms_apikeys_secret_changed(void);
+
+#endif
