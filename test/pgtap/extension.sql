@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION metastore;
-SELECT plan(14);
+SELECT plan(21);
 
 SELECT has_schema('metastore');
 SELECT has_table('metastore', 'records', 'records table exists');
@@ -21,20 +21,43 @@ SELECT is_empty($$
      AND obj_description(p.oid, 'pg_proc') IS NULL $$,
   'every function in schema metastore has a COMMENT');
 
--- functions that touch tables run as definer with a pinned search_path
+-- functions that touch tables run as definer with a pinned search_path;
+-- has_role pins none on purpose (C, schema-qualified, called per row by RLS)
 SELECT is_empty($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
-   WHERE p.pronamespace = 'metastore'::regnamespace
-     AND p.prorettype <> 'trigger'::regtype
-     AND p.proname NOT IN ('current_principal')
-     AND NOT (p.prosecdef AND p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp']) $$,
-  'table-touching functions are SECURITY DEFINER with search_path = pg_catalog, pg_temp');
+   WHERE p.pronamespace = 'metastore'::regnamespace AND p.prosecdef
+     AND p.proname <> 'has_role'
+     AND NOT (p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp']) $$,
+  'SECURITY DEFINER functions pin search_path = pg_catalog, pg_temp');
+SELECT set_eq($$
+  SELECT p.proname::text FROM pg_proc p
+   WHERE p.pronamespace = 'metastore'::regnamespace AND NOT p.prosecdef $$,
+  ARRAY['current_principal', 'history_trigger', 'protect_aggregate'],
+  'the only SECURITY INVOKER functions read no table (or are not callable by PUBLIC)');
+SELECT is_empty($$
+  SELECT p.oid::regprocedure::text FROM pg_proc p
+   WHERE p.pronamespace = 'metastore'::regnamespace AND p.prosecdef
+     AND pg_get_userbyid(p.proowner) <> 'metastore_owner' $$,
+  'SECURITY DEFINER functions belong to metastore_owner, not a superuser');
+SELECT is_empty($$
+  SELECT c.relname::text FROM pg_class c
+   WHERE c.relnamespace = 'metastore'::regnamespace AND c.relkind = 'r'
+     AND NOT (c.relrowsecurity AND c.relforcerowsecurity
+              AND pg_get_userbyid(c.relowner) = 'metastore_owner') $$,
+  'every table belongs to metastore_owner with row level security enabled and forced');
+SELECT ok(NOT (SELECT rolsuper OR rolcanlogin OR rolbypassrls FROM pg_roles WHERE rolname = 'metastore_owner'),
+  'metastore_owner is not a superuser, cannot log in and does not bypass RLS');
+SELECT ok(has_schema_privilege('public', 'metastore', 'USAGE'), 'PUBLIC may use the schema');
+SELECT ok(NOT has_function_privilege('public', 'metastore.protect_aggregate(regclass)', 'EXECUTE'),
+  'PUBLIC cannot execute the install-time RLS helper');
 
 -- PUBLIC cannot touch the tables directly
 SELECT ok(NOT has_table_privilege('public', 'metastore.records', 'INSERT,UPDATE,DELETE,SELECT'),
   'PUBLIC has no privilege on metastore.records');
 SELECT ok(NOT has_table_privilege('public', 'metastore.history', 'INSERT,UPDATE,DELETE,SELECT'),
   'PUBLIC has no privilege on metastore.history');
+SELECT ok(NOT has_table_privilege('public', 'metastore.api_keys', 'INSERT,UPDATE,DELETE,SELECT'),
+  'PUBLIC has no privilege on metastore.api_keys');
 SELECT ok(NOT has_function_privilege('public', 'metastore.history_trigger()', 'EXECUTE'),
   'PUBLIC cannot execute the history trigger function');
 
