@@ -28,7 +28,7 @@ SHLIB_LINK  = -lsodium
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
               -Wno-missing-field-initializers -std=gnu11
 # Bitcode for the JIT would need clang-14; the JIT gains nothing on our functions.
-with_llvm   = no
+override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)

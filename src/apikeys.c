@@ -291,17 +291,16 @@ create_api_key(PG_FUNCTION_ARGS)
 }
 
 /*
- * SQL: authenticate(api_key) -> principal.  Verifies the key in constant
- * time and makes its principal the acting principal until the transaction
- * ends.  Reads only: works on a hot standby.
+ * Verify a key in constant time and make its principal the acting principal
+ * until the transaction ends.  Reads only: works on a hot standby.  Raises
+ * 28000 for any key that does not verify.
  */
-Datum
-authenticate(PG_FUNCTION_ARGS)
+const char *
+ms_authenticate_key(const char *given)
 {
 	static const Oid argtypes[1] = {TEXTOID};
-	text	   *arg;
-	char	   *key;
-	size_t		len;
+	size_t		len = strlen(given);
+	char	   *key = pstrdup(given);
 	Datum		values[1];
 	unsigned char hash[HASH_BYTES];
 	bool		found,
@@ -310,11 +309,6 @@ authenticate(PG_FUNCTION_ARGS)
 	char	   *principal = NULL;
 	const char *why = NULL;
 
-	if (PG_ARGISNULL(0))
-		bad_key("No key was given.");
-	arg = PG_GETARG_TEXT_PP(0);
-	len = VARSIZE_ANY_EXHDR(arg);
-	key = text_to_cstring(arg);
 	if (len != KEY_LEN || strncmp(key, "ms_", 3) != 0 || key[KEY_PREFIX_LEN] != '_')
 		bad_key("The key is not of the form ms_<id>_<secret>.");
 
@@ -370,7 +364,16 @@ authenticate(PG_FUNCTION_ARGS)
 	if (!ok)
 		bad_key(why);
 	ms_set_authenticated_principal(principal);
-	PG_RETURN_TEXT_P(cstring_to_text(principal));
+	return principal;
+}
+
+/* SQL: authenticate(api_key) -> principal. */
+Datum
+authenticate(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		bad_key("No key was given.");
+	PG_RETURN_TEXT_P(cstring_to_text(ms_authenticate_key(text_to_cstring(PG_GETARG_TEXT_PP(0)))));
 }
 
 /* SQL: revoke_api_key(prefix) -> true when a live key was revoked. */

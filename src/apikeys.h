@@ -8,5 +8,6 @@ extern char *ms_server_secret_file;
 extern char *ms_previous_server_secret_file;
 
 extern void ms_apikeys_secret_changed(void);
+extern const char *ms_authenticate_key(const char *key);
 
 #endif

@@ -19,8 +19,18 @@
 #define MS_ERRCODE_ACCESS_DENIED		ERRCODE_INSUFFICIENT_PRIVILEGE
 /* 28000: an API key is malformed, unknown, revoked or expired (HTTP 401) */
 #define MS_ERRCODE_BAD_CREDENTIALS		ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION
-/* MS503: the server is not configured for this call, e.g. no server secret (HTTP 503) */
+/* MS503: the service cannot answer now: database unreachable, or not configured, e.g. no server secret (HTTP 503) */
 #define MS_ERRCODE_NOT_CONFIGURED		MAKE_SQLSTATE('M','S','5','0','3')
+/* MS405: the path exists but not with this HTTP method (HTTP 405) */
+#define MS_ERRCODE_METHOD_NOT_ALLOWED	MAKE_SQLSTATE('M','S','4','0','5')
+/* MS413: the HTTP request body is over the shim's limit (HTTP 413) */
+#define MS_ERRCODE_BODY_TOO_LARGE		MAKE_SQLSTATE('M','S','4','1','3')
+/* MS415: an HTTP request body that is not application/json (HTTP 415) */
+#define MS_ERRCODE_UNSUPPORTED_MEDIA	MAKE_SQLSTATE('M','S','4','1','5')
+/* MS504: no database connection became free in time, or a statement timed out (HTTP 504) */
+#define MS_ERRCODE_TIMEOUT				MAKE_SQLSTATE('M','S','5','0','4')
+/* 22021: a request body or argument that is not valid UTF-8 (HTTP 400) */
+#define MS_ERRCODE_BAD_ENCODING			ERRCODE_CHARACTER_NOT_IN_REPERTOIRE
 /* 22004: a required argument was NULL (HTTP 400) */
 #define MS_ERRCODE_NULL_VALUE			ERRCODE_NULL_VALUE_NOT_ALLOWED
 /* 22023: an argument has a value we do not accept (HTTP 422) */
@@ -33,5 +43,6 @@
 #define MS_ERRCODE_MALFORMED			ERRCODE_INVALID_TEXT_REPRESENTATION
 /* 40001: a concurrent transaction got in the way; retry the whole request (HTTP 409) */
 #define MS_ERRCODE_RETRY				ERRCODE_T_R_SERIALIZATION_FAILURE
+
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "access.h"
 #include "apikeys.h"
+#include "cache.h"
 #include "metastore.h"
 #include "principal.h"
 
@@ -36,6 +37,7 @@ _PG_init(void)
 		elog(ERROR, "libsodium could not be initialised");
 	ms_principal_init();
 	ms_access_init();
+	ms_cache_init();
 
 	DefineCustomStringVariable("metastore.server_secret_file",
 							   "File holding the server secret that API key hashes are keyed with.",

@@ -30,6 +30,7 @@
 #include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(put_record);
+PG_FUNCTION_INFO_V1(put_record_result);
 PG_FUNCTION_INFO_V1(get_record);
 PG_FUNCTION_INFO_V1(delete_record);
 PG_FUNCTION_INFO_V1(rollback_record);
@@ -358,6 +359,42 @@ put_record(PG_FUNCTION_ARGS)
 	result = PointerGetDatum(SPI_returntuple(row, desc));
 	SPI_finish();
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * SQL: put_record_result(same arguments as put_record)
+ *   -> (result text, record metastore.records)
+ * As put_record, also saying what the put did: created, updated, unchanged
+ * or restored (REST answers 201 or 200 from it).
+ */
+Datum
+put_record_result(PG_FUNCTION_ARGS)
+{
+	RecordPut	p;
+	char	   *ns,
+			   *key;
+	RecordOutcome outcome;
+	TupleDesc	desc,
+				resdesc;
+	HeapTuple	row;
+	Datum		out[2];
+	bool		nulls[2] = {false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &resdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "put_record_result must return a composite");
+	ns_key_args(fcinfo, MS_ROLE_WRITER, &ns, &key);
+	fill_put(&p, ns, PG_GETARG_TEXT_PP(1),
+			 PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2),
+			 PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
+			 ARG_TEXT_OR_NULL(5), ARG_TEXT_OR_NULL(6), ARG_TEXT_OR_NULL(7),
+			 ms_expected_version(PG_ARGISNULL(4), PG_ARGISNULL(4) ? 0 : PG_GETARG_INT32(4)));
+
+	ms_spi_connect();
+	row = records_put(&p, NULL, &outcome, &desc);
+	out[0] = CStringGetTextDatum(record_outcome_name(outcome));
+	out[1] = PointerGetDatum(SPI_returntuple(row, desc));
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(resdesc), out, nulls)));
 }
 
 /* SQL: get_record(namespace, key) RETURNS metastore.records, NULL when absent or deleted */

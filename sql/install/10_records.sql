@@ -44,6 +44,31 @@ AS 'MODULE_PATHNAME', 'put_record';
 COMMENT ON FUNCTION metastore.put_record(text, text, jsonb, text[], integer, text, text, text) IS
   'Create or replace a record. expected_version: NULL = unconditional, 0 = create only, N = only if the stored version is N (else SQLSTATE MS409). A put identical to the live record creates no version.';
 
+CREATE FUNCTION metastore.put_record_result(
+  namespace        text,
+  key              text,
+  metadata         jsonb,
+  tags             text[]  DEFAULT '{}',
+  expected_version integer DEFAULT NULL,
+  owner            text    DEFAULT NULL,
+  content_type     text    DEFAULT 'json',
+  description      text    DEFAULT NULL,
+  OUT result       text,
+  OUT record       metastore.records)
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'put_record_result';
+COMMENT ON FUNCTION metastore.put_record_result(text, text, jsonb, text[], integer, text, text, text) IS
+  'put_record that also says what it did: result is created, updated, unchanged or restored.';
+
+CREATE FUNCTION metastore.get_record_by_id(id bigint)
+RETURNS metastore.records
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM metastore.records r WHERE r.id = $1 AND r.deleted_at IS NULL $$;
+COMMENT ON FUNCTION metastore.get_record_by_id(bigint) IS
+  'The live record with this id, or NULL (also when it is in a namespace the principal may not read: row level security hides it).';
+
 CREATE FUNCTION metastore.get_record(namespace text, key text)
 RETURNS metastore.records
 LANGUAGE c STABLE PARALLEL RESTRICTED SECURITY DEFINER
