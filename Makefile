@@ -41,6 +41,17 @@ endif
 metastore--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql)) metastore.control
 	cat $(sort $(wildcard sql/install/*.sql)) > $@
 
+# the HTTP shim is built with the extension
+ifneq ($(wildcard $(PGXS)),)
+all: shim
+clean: shim-clean
+endif
+.PHONY: shim shim-clean
+shim:
+	$(MAKE) -C http-shim
+shim-clean:
+	$(MAKE) -C http-shim clean
+
 .PHONY: run stop test bench deps
 deps:
 	@scripts/deps.sh

@@ -6,6 +6,8 @@ RUN_DIR=${METASTORE_RUN_DIR:-$ROOT/.run}
 PGDATA_DIR=$RUN_DIR/pgdata
 DB_PORT=${METASTORE_DB_PORT:-5433}
 DB_NAME=${METASTORE_DB_NAME:-metastore}
+APP_PORT=${APP_PORT:-8002}
+SHIM_BIN=$ROOT/http-shim/metastore-http
 # the local cluster runs as this OS user (initdb refuses root)
 RUN_USER=${METASTORE_RUN_USER:-postgres}
 

@@ -57,6 +57,55 @@ rc=$?
 grep -vE '^[[:space:]]*ok [0-9]+' "$OUT/pgtap.log"
 count_tap "$OUT/pgtap.log" "$rc"
 
+section "HTTP shim (test/http)"
+# The suite drives a real shim: the AddressSanitizer build, so that memory
+# errors and leaks in the shim fail the run.  It logs in as a role with no
+# grants of its own; tests create principals, grants and keys through psql.
+HTTP_DB=metastore_http
+dropdb --if-exists "$HTTP_DB" >/dev/null 2>&1
+createdb "$HTTP_DB"
+psql -X -q -v ON_ERROR_STOP=1 -d "$HTTP_DB" >/dev/null <<'SQL'
+CREATE EXTENSION metastore;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'metastore_shim_test') THEN
+    CREATE ROLE metastore_shim_test LOGIN PASSWORD 'shim-test';
+  END IF;
+END $$;
+SQL
+if make -s -C http-shim all asan > "$OUT/shim-build.log" 2>&1; then
+  SHIM_PORT=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport')
+  export METASTORE_URL=http://127.0.0.1:$SHIM_PORT
+  export METASTORE_TEST_DB=$HTTP_DB
+  export METASTORE_SHIM_BIN=$ROOT/http-shim/metastore-http-asan
+  export METASTORE_SHIM_DATABASE_URL="host=${PGHOST:-localhost} port=${PGPORT:-5432} dbname=$HTTP_DB user=metastore_shim_test password=shim-test"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
+  "$METASTORE_SHIM_BIN" --port "$SHIM_PORT" --database-url "$METASTORE_SHIM_DATABASE_URL" \
+    --pool-size 4 --pool-timeout-ms 2000 > "$OUT/shim.log" 2>&1 &
+  SHIM=$!
+  for _ in $(seq 100); do curl -fs "$METASTORE_URL/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  export METASTORE_SHIM_PID=$SHIM
+  # zz_restart.t stops and starts the throwaway cluster (pg_virtualenv names it <version>/regress)
+  export METASTORE_TEST_PG_STOP="pg_ctlcluster ${PGVERSION:-$PG_MAJOR} regress stop -m fast"
+  export METASTORE_TEST_PG_START="pg_ctlcluster ${PGVERSION:-$PG_MAJOR} regress start"
+  prove --verbose test/http/*.t > "$OUT/http.log" 2>&1
+  rc=$?
+  grep -vE '^[[:space:]]*ok [0-9]+' "$OUT/http.log"
+  count_tap "$OUT/http.log" "$rc"
+  # graceful shutdown: SIGTERM, exit 0, and no sanitizer report in the log
+  kill -TERM "$SHIM" 2>/dev/null
+  wait "$SHIM"; shim_rc=$?
+  if [ "$shim_rc" -eq 0 ] && ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$OUT/shim.log"; then
+    echo "ok - the shim (ASan build) shut down cleanly with no sanitizer report"; passed=$((passed + 1))
+  else
+    echo "not ok - the shim exited $shim_rc or reported memory errors (see $OUT/shim.log)"
+    grep -A20 -E 'Sanitizer|runtime error' "$OUT/shim.log" | head -60
+    failed=$((failed + 1))
+  fi
+else
+  cat "$OUT/shim-build.log"
+  echo "not ok - the HTTP shim did not build"; failed=$((failed + 1))
+fi
+
 section "docs and repository checks (test/docs)"
 prove --verbose test/docs/*.t > "$OUT/docs.log" 2>&1
 rc=$?

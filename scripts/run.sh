@@ -46,12 +46,52 @@ ALTER EXTENSION metastore UPDATE;
 SQL
 "${PSQL[@]}" -d "$DB_NAME" -f scripts/demo.sql >/dev/null
 
+# The shim logs in as metastore_shim, a role with no grants of its own: every
+# request authenticates with an API key.  The demo principal may write every
+# namespace; its key is made once and kept in .run/demo.key (0600).
+"${PSQL[@]}" -d "$DB_NAME" <<'SQL'
+SET client_min_messages = warning;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'metastore_shim') THEN
+    CREATE ROLE metastore_shim LOGIN;
+  END IF;
+END $$;
+SELECT metastore."grant"('demo', '*', 'writer') \g /dev/null
+SQL
+KEYFILE=$RUN_DIR/demo.key
+if [ ! -s "$KEYFILE" ] || ! "${PSQL[@]}" -d "$DB_NAME" -c "BEGIN" \
+     -c "SELECT metastore.authenticate('$(cat "$KEYFILE")')" -c "ROLLBACK" >/dev/null 2>&1; then
+  (umask 077; "${PSQL[@]}" -d "$DB_NAME" -tA \
+     -c "SELECT api_key FROM metastore.create_api_key('demo', 'make run demo key')" > "$KEYFILE")
+fi
+KEY=$(cat "$KEYFILE")
+
+# (Re)start the shim so it runs the binary just built.
+SHIM_PID=$RUN_DIR/shim.pid
+if [ -s "$SHIM_PID" ] && kill -0 "$(cat "$SHIM_PID")" 2>/dev/null; then
+  kill -TERM "$(cat "$SHIM_PID")"
+  for _ in $(seq 50); do kill -0 "$(cat "$SHIM_PID")" 2>/dev/null || break; sleep 0.2; done
+fi
+nohup "$SHIM_BIN" --port "$APP_PORT" \
+  --database-url "host=$RUN_DIR port=$DB_PORT dbname=$DB_NAME user=metastore_shim" \
+  >> "$RUN_DIR/shim.log" 2>&1 &
+echo $! > "$SHIM_PID"
+for _ in $(seq 50); do
+  curl -fs "http://127.0.0.1:$APP_PORT/health/ready" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fs "http://127.0.0.1:$APP_PORT/health/ready" >/dev/null ||
+  { echo "run: the HTTP shim did not become ready; see $RUN_DIR/shim.log" >&2; exit 1; }
+
 cat <<MSG
 
 metastore is running.
   database:  psql "host=$RUN_DIR port=$DB_PORT user=postgres dbname=$DB_NAME"
   try:       SELECT key, metadata, version FROM metastore.records;
-             SELECT * FROM metastore.get_record('production', 'app.database.pool_size');
-  logs:      $RUN_DIR/postgres.log
+  REST:      http://127.0.0.1:$APP_PORT  (demo API key in $KEYFILE)
+  try:       curl -s -H "Authorization: ApiKey \$(cat $KEYFILE)" \\
+               'http://127.0.0.1:$APP_PORT/records/app.database.pool_size?namespace=production'
+             curl -s http://127.0.0.1:$APP_PORT/openapi.json
+  logs:      $RUN_DIR/postgres.log, $RUN_DIR/shim.log
   stop:      make stop
 MSG

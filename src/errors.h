@@ -23,8 +23,6 @@
 #define MS_ERRCODE_NOT_CONFIGURED		MAKE_SQLSTATE('M','S','5','0','3')
 /* MS405: the path exists but not with this HTTP method (HTTP 405) */
 #define MS_ERRCODE_METHOD_NOT_ALLOWED	MAKE_SQLSTATE('M','S','4','0','5')
-/* MS413: the HTTP request body is over the shim's limit (HTTP 413) */
-#define MS_ERRCODE_BODY_TOO_LARGE		MAKE_SQLSTATE('M','S','4','1','3')
 /* MS415: an HTTP request body that is not application/json (HTTP 415) */
 #define MS_ERRCODE_UNSUPPORTED_MEDIA	MAKE_SQLSTATE('M','S','4','1','5')
 /* MS504: no database connection became free in time, or a statement timed out (HTTP 504) */
@@ -37,7 +35,7 @@
 #define MS_ERRCODE_INVALID_VALUE		ERRCODE_INVALID_PARAMETER_VALUE
 /* 22001: a string argument is longer than its documented limit (HTTP 422) */
 #define MS_ERRCODE_TOO_LONG				ERRCODE_STRING_DATA_RIGHT_TRUNCATION
-/* 54000: a document or batch exceeds a size, count or depth limit (HTTP 413) */
+/* 54000: a document, batch or HTTP body exceeds a size, count or depth limit (HTTP 413) */
 #define MS_ERRCODE_LIMIT_EXCEEDED		ERRCODE_PROGRAM_LIMIT_EXCEEDED
 /* 22P02: malformed input text, e.g. JSON that does not parse (HTTP 400) */
 #define MS_ERRCODE_MALFORMED			ERRCODE_INVALID_TEXT_REPRESENTATION

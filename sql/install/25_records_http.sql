@@ -308,3 +308,10 @@ INSERT INTO metastore.http_routes (method, path, handler, auth, operation_id, ta
   ('DELETE', '/api/v1/metadata/{id}',               'metastore.http_metadata_delete(jsonb)',  true, 'deleteMetadata',   'metadata', 'Soft-delete a metadata entry'),
   ('GET',    '/api/v1/metadata/{id}/versions',      'metastore.http_metadata_versions(jsonb)', true, 'metadataVersions', 'metadata', 'Version history of a metadata entry'),
   ('POST',   '/api/v1/metadata/{id}/rollback/{version}', 'metastore.http_metadata_rollback(jsonb)', true, 'rollbackMetadata', 'metadata', 'Roll a metadata entry back to a version');
+
+COMMENT ON FUNCTION metastore.http_metadata_json(metastore.records) IS
+  'The /api/v1/metadata representation of a record: the document is "value".';
+COMMENT ON FUNCTION metastore.http_metadata_reply(integer, metastore.records) IS
+  'A metadata response with ETag (and Location on 201).';
+COMMENT ON FUNCTION metastore.http_metadata_by_id(jsonb) IS
+  'The live record {id} of a request that the principal may read; 404 otherwise (ids are guessable: never 403).';

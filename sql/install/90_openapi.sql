@@ -68,3 +68,17 @@ AS $$ SELECT metastore.http_reply(200, metastore.openapi()) $$;
 
 INSERT INTO metastore.http_routes (method, path, handler, auth, operation_id, tag, summary) VALUES
   ('GET', '/openapi.json', 'metastore.http_openapi(jsonb)', false, 'openapi', 'meta', 'This OpenAPI document');
+
+-- Every route handler is described by its route: one COMMENT per handler,
+-- generated here so it cannot drift from the route table.
+DO $$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT handler, string_agg(method || ' ' || path || ': ' || summary, '; ' ORDER BY path, method) AS what
+             FROM metastore.http_routes GROUP BY handler LOOP
+    EXECUTE format('COMMENT ON FUNCTION %s IS %L', r.handler::regprocedure,
+                   'REST handler (called by metastore.http_dispatch) for ' || r.what || '.');
+  END LOOP;
+END
+$$;

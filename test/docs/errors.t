@@ -50,6 +50,24 @@ for my $file (sort glob("$root/src/*.c")) {
     is_deeply(\@bad, [], rel($file) . " raises only codes named in src/errors.h");
 }
 
+# src/errors.c maps every named code to the status the docs give it
+my $map = slurp("$root/src/errors.c");
+while ($map =~ /\{(MS_ERRCODE_\w+),\s*(\d{3})\}/g) {
+    my ($macro, $http) = ($1, $2);
+    ok(exists $macro_code{$macro}, "src/errors.c maps $macro, a code of src/errors.h");
+    is($http, $doc_http{ $macro_code{$macro} // '' }, "src/errors.c gives $macro HTTP $http as docs/errors.md does");
+}
+
+# the HTTP shim answers only with documented codes (or the 500 internal ones)
+for my $file (sort glob("$root/http-shim/*.c")) {
+    my $src = slurp($file);
+    while ($src =~ /send_error\([^,]+,[^,]+,\s*(\d{3}),\s*"([0-9A-Z]{5})"/g) {
+        my ($http, $code) = ($1, $2);
+        next if $http == 500;
+        is($doc_http{$code}, $http, rel($file) . " answers $code with HTTP $http as docs/errors.md does");
+    }
+}
+
 # SQL install scripts: any ERRCODE they raise is documented
 for my $file (sort glob("$root/sql/install/*.sql")) {
     my @codes = (slurp($file) =~ /ERRCODE\s*=\s*'([0-9A-Z]{5})'/g);
