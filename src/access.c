@@ -8,8 +8,8 @@
  * imply reader and nothing else, so separation of duties holds even for
  * admins.  A superuser session without an API key may do anything.
  *
- * The acting principal's grants are read once per transaction and kept in
- * backend memory, because row level security policies ask for every row.
+ * Grants are cached per backend (row level security policies ask for every
+ * row) and reset through cache.c whenever metastore.grants changes.
  */
 #include "postgres.h"
 
@@ -25,6 +25,7 @@
 #include "utils/timestamp.h"
 
 #include "access.h"
+#include "cache.h"
 #include "errors.h"
 #include "metastore.h"
 #include "principal.h"
@@ -47,12 +48,26 @@ typedef struct GrantEntry
 	MsRole		role;
 } GrantEntry;
 
-/* The acting principal's grants for the current transaction. */
+/* The grants of one principal, as read from metastore.grants. */
+typedef struct PrincipalGrants
+{
+	char	   *principal;
+	GrantEntry *grants;
+	int			n;
+	struct PrincipalGrants *next;
+} PrincipalGrants;
+
+/*
+ * Grants of recently seen principals, kept across transactions until
+ * metastore.grants changes (cache.c resets it in every backend) or a
+ * subtransaction that may have changed it rolls back.  Bounded: when it
+ * holds MAX_CACHED_PRINCIPALS it starts over.
+ */
+#define MAX_CACHED_PRINCIPALS 64
 static MemoryContext grant_cxt = NULL;
-static GrantEntry *grants = NULL;
-static int	n_grants = 0;
-static char *grants_for = NULL;
-static LocalTransactionId grants_lxid = InvalidLocalTransactionId;
+static PrincipalGrants *grant_cache = NULL;
+static int	n_cached = 0;
+static bool grant_watch_set = false;
 
 static SPIPlanPtr plan_load = NULL;
 static SPIPlanPtr plan_grant = NULL;
@@ -165,8 +180,18 @@ check_pattern(text *t)
 	return s;
 }
 
-/* (Re)load the acting principal's grants when the transaction or principal changed. */
+/* Forget every cached grant (cache.c callback, and after local changes). */
 static void
+forget_grants(void)
+{
+	if (grant_cxt != NULL)
+		MemoryContextReset(grant_cxt);
+	grant_cache = NULL;
+	n_cached = 0;
+}
+
+/* The acting principal's grants: from the cache, else read once. */
+static PrincipalGrants *
 load_grants(void)
 {
 	const char *who = ms_current_principal();
@@ -174,18 +199,22 @@ load_grants(void)
 	Datum		values[1];
 	MemoryContext old;
 	int			nestlevel;
+	PrincipalGrants *pg;
 
-	if (grants_lxid == MyProc->lxid && grants_for != NULL && strcmp(grants_for, who) == 0)
-		return;
+	for (pg = grant_cache; pg != NULL; pg = pg->next)
+		if (strcmp(pg->principal, who) == 0)
+			return pg;
 
 	if (grant_cxt == NULL)
 		grant_cxt = AllocSetContextCreate(TopMemoryContext, "metastore grants",
 										  ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(grant_cxt);
-	grants = NULL;
-	n_grants = 0;
-	grants_for = NULL;
-	grants_lxid = InvalidLocalTransactionId;
+	if (!grant_watch_set)
+	{
+		ms_cache_watch(ms_relid("grants"), forget_grants);
+		grant_watch_set = true;
+	}
+	if (n_cached >= MAX_CACHED_PRINCIPALS)
+		forget_grants();
 
 	/* has_role pins no search_path (RLS calls it per row): pin it for this query */
 	nestlevel = ms_safe_search_path_push();
@@ -199,26 +228,24 @@ load_grants(void)
 		elog(ERROR, "could not read grants");
 
 	old = MemoryContextSwitchTo(grant_cxt);
-	grants = palloc(sizeof(GrantEntry) * (SPI_processed + 1));
+	pg = palloc0(sizeof(PrincipalGrants));
+	pg->principal = pstrdup(who);
+	pg->grants = palloc(sizeof(GrantEntry) * (SPI_processed + 1));
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		grants[i].pattern = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		grants[i].role = ms_parse_role(SPI_getvalue(SPI_tuptable->vals[i],
-													SPI_tuptable->tupdesc, 2));
+		pg->grants[i].pattern = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		pg->grants[i].role = ms_parse_role(SPI_getvalue(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc, 2));
 	}
-	n_grants = (int) SPI_processed;
-	grants_for = pstrdup(who);
+	pg->n = (int) SPI_processed;
 	MemoryContextSwitchTo(old);
 	SPI_finish();
 	ms_safe_search_path_pop(nestlevel);
-	grants_lxid = MyProc->lxid;
-}
 
-/* Drop the cache, e.g. after this transaction changed grants. */
-static void
-forget_grants(void)
-{
-	grants_lxid = InvalidLocalTransactionId;
+	pg->next = grant_cache;
+	grant_cache = pg;
+	n_cached++;
+	return pg;
 }
 
 /* A rolled-back subtransaction may have changed grants: read them again. */
@@ -241,11 +268,13 @@ ms_access_init(void)
 bool
 ms_has_role(const char *ns, MsRole role)
 {
+	PrincipalGrants *pg;
+
 	if (ms_principal_is_superuser())
 		return true;
-	load_grants();
-	for (int i = 0; i < n_grants; i++)
-		if (role_implies(grants[i].role, role) && pattern_matches(grants[i].pattern, ns))
+	pg = load_grants();
+	for (int i = 0; i < pg->n; i++)
+		if (role_implies(pg->grants[i].role, role) && pattern_matches(pg->grants[i].pattern, ns))
 			return true;
 	return false;
 }
@@ -267,11 +296,13 @@ ms_require_role(const char *ns, MsRole role)
 bool
 ms_is_global_admin(void)
 {
+	PrincipalGrants *pg;
+
 	if (ms_principal_is_superuser())
 		return true;
-	load_grants();
-	for (int i = 0; i < n_grants; i++)
-		if (grants[i].role == MS_ROLE_ADMIN && strcmp(grants[i].pattern, "*") == 0)
+	pg = load_grants();
+	for (int i = 0; i < pg->n; i++)
+		if (pg->grants[i].role == MS_ROLE_ADMIN && strcmp(pg->grants[i].pattern, "*") == 0)
 			return true;
 	return false;
 }
@@ -280,11 +311,13 @@ ms_is_global_admin(void)
 static bool
 can_administer(const char *pattern)
 {
+	PrincipalGrants *pg;
+
 	if (ms_principal_is_superuser())
 		return true;
-	load_grants();
-	for (int i = 0; i < n_grants; i++)
-		if (grants[i].role == MS_ROLE_ADMIN && pattern_covers(grants[i].pattern, pattern))
+	pg = load_grants();
+	for (int i = 0; i < pg->n; i++)
+		if (pg->grants[i].role == MS_ROLE_ADMIN && pattern_covers(pg->grants[i].pattern, pattern))
 			return true;
 	return false;
 }

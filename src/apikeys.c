@@ -27,10 +27,12 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "access.h"
 #include "apikeys.h"
+#include "cache.h"
 #include "errors.h"
 #include "metastore.h"
 #include "principal.h"
@@ -64,6 +66,29 @@ typedef struct ServerSecret
 
 static ServerSecret current_secret;
 static ServerSecret previous_secret;
+
+/*
+ * Key rows seen by this backend, by prefix, so that a hot authentication
+ * reads no table: still verified by hashing every time, reset through
+ * cache.c whenever metastore.api_keys changes (a revocation elsewhere takes
+ * effect at this backend's next transaction).  Bounded: starts over when full.
+ */
+typedef struct CachedKey
+{
+	char		prefix[KEY_PREFIX_LEN + 1];
+	char	   *principal;
+	unsigned char hash[HASH_BYTES];
+	char		secret_id[17];
+	bool		has_expiry;
+	TimestampTz expires_at;
+	bool		revoked;
+} CachedKey;
+
+#define MAX_CACHED_KEYS 256
+static CachedKey *key_cache = NULL;	/* in TopMemoryContext */
+static MemoryContext key_cxt = NULL;	/* the cached principal names */
+static int	n_cached_keys = 0;
+static bool key_watch_set = false;
 
 static SPIPlanPtr plan_insert = NULL;
 static SPIPlanPtr plan_lookup = NULL;
@@ -295,71 +320,126 @@ create_api_key(PG_FUNCTION_ARGS)
  * until the transaction ends.  Reads only: works on a hot standby.  Raises
  * 28000 for any key that does not verify.
  */
-const char *
-ms_authenticate_key(const char *given)
+/* cache.c callback: metastore.api_keys changed. */
+static void
+forget_keys(void)
+{
+	if (key_cache != NULL)
+		sodium_memzero(key_cache, sizeof(CachedKey) * MAX_CACHED_KEYS);
+	if (key_cxt != NULL)
+		MemoryContextReset(key_cxt);
+	n_cached_keys = 0;
+}
+
+/* The key row with this prefix: from the cache, else read (NULL when unknown). */
+static CachedKey *
+lookup_key(const char *prefix)
 {
 	static const Oid argtypes[1] = {TEXTOID};
-	size_t		len = strlen(given);
-	char	   *key = pstrdup(given);
 	Datum		values[1];
-	unsigned char hash[HASH_BYTES];
-	bool		found,
-				isnull;
-	bool		ok = false;
-	char	   *principal = NULL;
-	const char *why = NULL;
+	CachedKey  *k = NULL;
 
-	if (len != KEY_LEN || strncmp(key, "ms_", 3) != 0 || key[KEY_PREFIX_LEN] != '_')
-		bad_key("The key is not of the form ms_<id>_<secret>.");
+	for (int i = 0; i < n_cached_keys; i++)
+		if (strcmp(key_cache[i].prefix, prefix) == 0)
+			return &key_cache[i];
+
+	if (key_cache == NULL)
+	{
+		key_cache = MemoryContextAllocZero(TopMemoryContext, sizeof(CachedKey) * MAX_CACHED_KEYS);
+		key_cxt = AllocSetContextCreate(TopMemoryContext, "metastore api keys",
+										ALLOCSET_SMALL_SIZES);
+	}
+	if (!key_watch_set)
+	{
+		ms_cache_watch(ms_relid("api_keys"), forget_keys);
+		key_watch_set = true;
+	}
 
 	ms_spi_connect();
 	ms_plan(&plan_lookup,
 			"SELECT principal, hash, secret_id, expires_at, revoked_at"
 			" FROM metastore.api_keys WHERE prefix = $1",
 			1, argtypes);
-	values[0] = PointerGetDatum(cstring_to_text_with_len(key, KEY_PREFIX_LEN));
+	values[0] = CStringGetTextDatum(prefix);
 	if (SPI_execute_plan(plan_lookup, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up API key");
-	found = SPI_processed == 1;
-	if (found)
+	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
 		bytea	   *stored = DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull));
-		ServerSecret *secret = secret_by_id(SPI_getvalue(tup, desc, 3));
 		Datum		expires = SPI_getbinval(tup, desc, 4, &isnull);
-		bool		no_expiry = isnull;
 
-		if (secret != NULL && VARSIZE_ANY_EXHDR(stored) == HASH_BYTES)
+		if (n_cached_keys >= MAX_CACHED_KEYS)
+			forget_keys();
+		k = &key_cache[n_cached_keys];
+		memset(k, 0, sizeof(*k));
+		strlcpy(k->prefix, prefix, sizeof(k->prefix));
+		k->principal = MemoryContextStrdup(key_cxt, SPI_getvalue(tup, desc, 1));
+		if (VARSIZE_ANY_EXHDR(stored) == HASH_BYTES)
+			memcpy(k->hash, VARDATA_ANY(stored), HASH_BYTES);
+		strlcpy(k->secret_id, SPI_getvalue(tup, desc, 3), sizeof(k->secret_id));
+		k->has_expiry = !isnull;
+		k->expires_at = isnull ? 0 : DatumGetTimestampTz(expires);
+		SPI_getbinval(tup, desc, 5, &isnull);
+		k->revoked = !isnull;
+		n_cached_keys++;
+	}
+	SPI_finish();
+	return k;
+}
+
+/*
+ * Verify a key in constant time and make its principal the acting principal
+ * until the transaction ends.  Reads only: works on a hot standby.  Raises
+ * 28000 for any key that does not verify.
+ */
+const char *
+ms_authenticate_key(const char *given)
+{
+	size_t		len = strlen(given);
+	char	   *key = pstrdup(given);
+	char		prefix[KEY_PREFIX_LEN + 1];
+	unsigned char hash[HASH_BYTES];
+	CachedKey  *k;
+	bool		ok = false;
+	char	   *principal = NULL;
+	const char *why = NULL;
+
+	if (len != KEY_LEN || strncmp(key, "ms_", 3) != 0 || key[KEY_PREFIX_LEN] != '_')
+		bad_key("The key is not of the form ms_<id>_<secret>.");
+	memcpy(prefix, key, KEY_PREFIX_LEN);
+	prefix[KEY_PREFIX_LEN] = '\0';
+
+	k = lookup_key(prefix);
+	if (k != NULL)
+	{
+		ServerSecret *secret = secret_by_id(k->secret_id);
+
+		if (secret != NULL)
 		{
 			hash_key(secret, key, len, hash);
-			ok = sodium_memcmp(hash, VARDATA_ANY(stored), HASH_BYTES) == 0;
+			ok = sodium_memcmp(hash, k->hash, HASH_BYTES) == 0;
 		}
-		if (ok)
+		if (ok && k->revoked)
 		{
-			SPI_getbinval(tup, desc, 5, &isnull);
-			if (!isnull)
-			{
-				ok = false;
-				why = "The key has been revoked.";
-			}
-			else if (!no_expiry && DatumGetTimestampTz(expires) <= GetCurrentTimestamp())
-			{
-				ok = false;
-				why = "The key has expired.";
-			}
-			else
-				principal = pstrdup(SPI_getvalue(tup, desc, 1));
+			ok = false;
+			why = "The key has been revoked.";
 		}
+		else if (ok && k->has_expiry && k->expires_at <= GetCurrentTimestamp())
+		{
+			ok = false;
+			why = "The key has expired.";
+		}
+		else if (ok)
+			principal = pstrdup(k->principal);
 	}
 	else
 	{
 		/* spend the same work on an unknown id as on a known one */
-		ServerSecret *secret = secret_for_new_keys();
-
-		hash_key(secret, key, len, hash);
+		hash_key(secret_for_new_keys(), key, len, hash);
 	}
-	SPI_finish();
 	sodium_memzero(key, len);
 	if (!ok)
 		bad_key(why);

@@ -230,6 +230,17 @@ header(Jsonb *headers, const char *name)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
+/* The namespace a request addresses: ?namespace=, else X-Namespace, else "default". */
+static char *
+request_namespace(Jsonb *query, Jsonb *headers)
+{
+	char	   *ns = header(query, "namespace");
+
+	if (ns == NULL)
+		ns = header(headers, "x-namespace");
+	return ns ? ns : pstrdup("default");
+}
+
 /* The API key of a request: Authorization: ApiKey|Bearer <k>, or X-API-Key. */
 static char *
 request_key(Jsonb *headers)
@@ -312,6 +323,7 @@ request_document(const char *method, const char *path, const Route *r, char **se
 	appendStringInfoChar(&b, '{');
 	add_field(&b, &first, "method", method);
 	add_field(&b, &first, "path", path);
+	add_field(&b, &first, "namespace", request_namespace(query, headers));
 	appendStringInfoString(&b, ", \"params\": {");
 	for (int i = 0; i < r->nseg; i++)
 		if (r->seg[i] == NULL)

@@ -170,6 +170,24 @@ write_one(SPIPlanPtr plan, Datum *values, const char *nulls, const char *operati
 }
 
 /*
+ * Bind a put's content and the writer to six consecutive parameters, in the
+ * order both write statements take them: metadata, tags, owner,
+ * content_type, description, updated_by.
+ */
+static void
+bind_content(const RecordPut *p, const char *who, Datum *values, char *nulls)
+{
+	values[0] = JsonbPGetDatum(p->metadata);
+	values[1] = PointerGetDatum(p->tags);
+	values[2] = p->owner ? PointerGetDatum(p->owner) : (Datum) 0;
+	nulls[2] = p->owner ? ' ' : 'n';
+	values[3] = CStringGetTextDatum(ms_content_type_name(p->content_type));
+	values[4] = p->description ? PointerGetDatum(p->description) : (Datum) 0;
+	nulls[4] = p->description ? ' ' : 'n';
+	values[5] = CStringGetTextDatum(who);
+}
+
+/*
  * Apply one put.  `operation` overrides the history operation (rollback) or
  * is NULL.  Returns the resulting row (valid until SPI_finish).
  */
@@ -219,14 +237,7 @@ records_put(const RecordPut *p, const char *operation, RecordOutcome *outcome,
 			ms_check_version("record", p->key, p->expected, true, r.deleted, r.version);
 
 			values[0] = Int64GetDatum(r.id);
-			values[1] = JsonbPGetDatum(p->metadata);
-			values[2] = PointerGetDatum(p->tags);
-			values[3] = p->owner ? PointerGetDatum(p->owner) : (Datum) 0;
-			nulls[3] = p->owner ? ' ' : 'n';
-			values[4] = CStringGetTextDatum(ms_content_type_name(p->content_type));
-			values[5] = p->description ? PointerGetDatum(p->description) : (Datum) 0;
-			nulls[5] = p->description ? ' ' : 'n';
-			values[6] = CStringGetTextDatum(who);
+			bind_content(p, who, values + 1, nulls + 1);
 			result = write_one(plan_update, values, nulls, operation, desc);
 			if (result == NULL)
 				elog(ERROR, "locked record vanished during update");
@@ -237,14 +248,7 @@ records_put(const RecordPut *p, const char *operation, RecordOutcome *outcome,
 		ms_check_version("record", p->key, p->expected, false, false, 0);
 		values[0] = CStringGetTextDatum(p->namespace);
 		values[1] = CStringGetTextDatum(p->key);
-		values[2] = JsonbPGetDatum(p->metadata);
-		values[3] = PointerGetDatum(p->tags);
-		values[4] = p->owner ? PointerGetDatum(p->owner) : (Datum) 0;
-		nulls[4] = p->owner ? ' ' : 'n';
-		values[5] = CStringGetTextDatum(ms_content_type_name(p->content_type));
-		values[6] = p->description ? PointerGetDatum(p->description) : (Datum) 0;
-		nulls[6] = p->description ? ' ' : 'n';
-		values[7] = CStringGetTextDatum(who);
+		bind_content(p, who, values + 2, nulls + 2);
 		result = write_one(plan_insert, values, nulls, operation, desc);
 		if (result != NULL)
 		{

@@ -39,3 +39,13 @@ AS 'MODULE_PATHNAME', 'history_trigger';
 COMMENT ON FUNCTION metastore.history_trigger() IS
   'AFTER ROW trigger (args: aggregate name, key column) that appends each row version to metastore.history.';
 REVOKE ALL ON FUNCTION metastore.history_trigger() FROM PUBLIC;
+
+-- One invalidation path for every backend-local cache (src/cache.c).
+CREATE FUNCTION metastore.cache_invalidate()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'cache_invalidate';
+COMMENT ON FUNCTION metastore.cache_invalidate() IS
+  'Statement trigger: tells every backend that a table feeding a cache changed (one invalidation path for all caches).';
+REVOKE ALL ON FUNCTION metastore.cache_invalidate() FROM PUBLIC;
+

@@ -44,6 +44,12 @@ CREATE TABLE metastore.grants (
 COMMENT ON TABLE metastore.grants IS
   'Roles of principals on namespace patterns; admin implies writer implies reader.';
 
+-- Backends cache verified keys and grants; a change resets those caches everywhere.
+CREATE TRIGGER api_keys_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON metastore.api_keys
+  FOR EACH STATEMENT EXECUTE FUNCTION metastore.cache_invalidate();
+CREATE TRIGGER grants_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON metastore.grants
+  FOR EACH STATEMENT EXECUTE FUNCTION metastore.cache_invalidate();
+
 -- Only the owner role reaches these two tables, and only through our functions.
 ALTER TABLE metastore.api_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE metastore.api_keys FORCE ROW LEVEL SECURITY;

@@ -19,14 +19,6 @@ CREATE TABLE metastore.http_routes (
 COMMENT ON TABLE metastore.http_routes IS
   'REST routes: method + path pattern ({name} captures a segment) -> handler(req jsonb) returning metastore.http_response. Read by http_dispatch and metastore.openapi().';
 
-CREATE FUNCTION metastore.cache_invalidate()
-RETURNS trigger
-LANGUAGE c
-AS 'MODULE_PATHNAME', 'cache_invalidate';
-COMMENT ON FUNCTION metastore.cache_invalidate() IS
-  'Statement trigger: tells every backend that a table feeding a cache changed (one invalidation path for all caches).';
-REVOKE ALL ON FUNCTION metastore.cache_invalidate() FROM PUBLIC;
-
 CREATE TRIGGER http_routes_cache
   AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON metastore.http_routes
   FOR EACH STATEMENT EXECUTE FUNCTION metastore.cache_invalidate();
@@ -55,11 +47,9 @@ COMMENT ON FUNCTION metastore.http_reply(integer, jsonb, jsonb) IS 'Build a hand
 CREATE FUNCTION metastore.http_namespace(req jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-  SELECT coalesce(req->'query'->>'namespace', req->'headers'->>'x-namespace', 'default')
-$$;
+AS $$ SELECT coalesce(req->>'namespace', 'default') $$;
 COMMENT ON FUNCTION metastore.http_namespace(jsonb) IS
-  'The namespace of a request: ?namespace=, else the X-Namespace header, else "default".';
+  'The namespace of a request, as http_dispatch resolved it: ?namespace=, else the X-Namespace header, else "default".';
 
 CREATE FUNCTION metastore.http_expected_version(req jsonb)
 RETURNS integer

@@ -1,6 +1,24 @@
 -- REST routes of the records store: seed 003's /records and seed 000's
 -- /api/v1/metadata, both over metastore.records.
 
+-- The one mapping of a request body onto put_record_result (documents under
+-- `doc_field`: "metadata" for /records, "value" for /api/v1/metadata).
+CREATE FUNCTION metastore.http_put_body(ns text, key text, b jsonb, expected integer,
+                                        doc_field text DEFAULT 'metadata',
+                                        OUT result text, OUT record metastore.records)
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT * FROM metastore.put_record_result(
+    namespace => ns, key => key, metadata => b->doc_field,
+    tags => metastore.http_tags(b), expected_version => expected,
+    owner => metastore.http_text(b, 'owner'),
+    content_type => coalesce(metastore.http_text(b, 'content_type'), 'json'),
+    description => metastore.http_text(b, 'description'))
+$$;
+COMMENT ON FUNCTION metastore.http_put_body(text, text, jsonb, integer, text) IS
+  'Create or replace a record from a REST body (put_record_result with the body''s fields).';
+
 -- POST /records: create, idempotent on key (same content -> 200, other -> 409)
 CREATE FUNCTION metastore.http_records_create(req jsonb)
 RETURNS metastore.http_response
@@ -13,12 +31,7 @@ DECLARE
   ns text := coalesce(metastore.http_text(b, 'namespace'), metastore.http_namespace(req));
   res record;
 BEGIN
-  SELECT * INTO res FROM metastore.put_record_result(
-    namespace => ns, key => metastore.http_text(b, 'key'), metadata => b->'metadata',
-    tags => metastore.http_tags(b), expected_version => 0,
-    owner => metastore.http_text(b, 'owner'),
-    content_type => coalesce(metastore.http_text(b, 'content_type'), 'json'),
-    description => metastore.http_text(b, 'description'));
+  SELECT * INTO res FROM metastore.http_put_body(ns, metastore.http_text(b, 'key'), b, 0);
   RETURN metastore.http_record_reply(
     CASE WHEN res.result IN ('created', 'restored') THEN 201 ELSE 200 END, res.record,
     jsonb_build_object('Location', '/records/' || metastore.http_urlencode((res.record).key)
@@ -37,12 +50,8 @@ DECLARE
   ns text := metastore.http_namespace(req);
   res record;
 BEGIN
-  SELECT * INTO res FROM metastore.put_record_result(
-    namespace => ns, key => req->'params'->>'key', metadata => b->'metadata',
-    tags => metastore.http_tags(b), expected_version => metastore.http_expected_version(req),
-    owner => metastore.http_text(b, 'owner'),
-    content_type => coalesce(metastore.http_text(b, 'content_type'), 'json'),
-    description => metastore.http_text(b, 'description'));
+  SELECT * INTO res FROM metastore.http_put_body(ns, req->'params'->>'key', b,
+                                                   metastore.http_expected_version(req));
   IF res.result IN ('created', 'restored') THEN
     RETURN metastore.http_record_reply(201, res.record,
       jsonb_build_object('Location', '/records/' || metastore.http_urlencode((res.record).key)
@@ -52,27 +61,14 @@ BEGIN
 END
 $$;
 
--- GET /records/{key}: 200 with ETag, 304 when If-None-Match has it, 404
+-- GET /records/{key}: 200 with ETag, 304 when If-None-Match has it, 404.
+-- The hottest route: C (src/http_records.c).  Not for direct calls: dispatch
+-- runs it as metastore_owner after authentication.
 CREATE FUNCTION metastore.http_records_get(req jsonb)
 RETURNS metastore.http_response
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  r metastore.records := metastore.get_record(metastore.http_namespace(req), req->'params'->>'key');
-  etag text;
-BEGIN
-  IF r IS NULL THEN
-    RAISE EXCEPTION 'record "%" not found in namespace "%"', req->'params'->>'key',
-      metastore.http_namespace(req) USING ERRCODE = 'MS404';
-  END IF;
-  etag := '"' || r.version || '"';
-  IF etag = ANY (regexp_split_to_array(regexp_replace(req->'headers'->>'if-none-match', 'W/', '', 'g'), '\s*,\s*')) THEN
-    RETURN metastore.http_reply(304, NULL, jsonb_build_object('ETag', etag));
-  END IF;
-  RETURN metastore.http_record_reply(200, r);
-END
-$$;
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'http_records_get';
+REVOKE ALL ON FUNCTION metastore.http_records_get(jsonb) FROM PUBLIC;
 
 -- DELETE /records/{key}: soft delete, 204; If-Match honoured
 CREATE FUNCTION metastore.http_records_delete(req jsonb)
@@ -194,13 +190,9 @@ DECLARE
                                  '{key,value}');
   res record;
 BEGIN
-  SELECT * INTO res FROM metastore.put_record_result(
-    namespace => coalesce(metastore.http_text(b, 'namespace'), metastore.http_namespace(req)),
-    key => metastore.http_text(b, 'key'), metadata => b->'value',
-    tags => metastore.http_tags(b), expected_version => 0,
-    owner => metastore.http_text(b, 'owner'),
-    content_type => coalesce(metastore.http_text(b, 'content_type'), 'json'),
-    description => metastore.http_text(b, 'description'));
+  SELECT * INTO res FROM metastore.http_put_body(
+    coalesce(metastore.http_text(b, 'namespace'), metastore.http_namespace(req)),
+    metastore.http_text(b, 'key'), b, 0, 'value');
   RETURN metastore.http_metadata_reply(
     CASE WHEN res.result IN ('created', 'restored') THEN 201 ELSE 200 END, res.record);
 END
