@@ -151,8 +151,15 @@ close_slot(pool_conn *pc)
 static bool
 open_slot(pool_conn *pc)
 {
-	const char *const keys[] = {"connect_timeout", "dbname", "client_encoding", "fallback_application_name", NULL};
-	const char *const vals[] = {"5", P.conninfo, "UTF8", "metastore-http", NULL};
+	/*
+	 * search_path is pinned to what http_dispatch runs under anyway, so that
+	 * it does not have to switch it (and back) on every request; options in
+	 * DATABASE_URL come after and still win.
+	 */
+	const char *const keys[] = {"connect_timeout", "options", "dbname", "client_encoding",
+	"fallback_application_name", NULL};
+	const char *const vals[] = {"5", "-c search_path=pg_catalog,\\ pg_temp", P.conninfo, "UTF8",
+	"metastore-http", NULL};
 	PGconn	   *conn;
 	PGcancel   *cancel;
 

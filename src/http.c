@@ -310,32 +310,84 @@ error_response(Response *resp, int status, const char *code, const char *message
 				  "ApiKey realm=\"metastore\"");
 }
 
-/* Build the request document a handler receives. */
+/* Push "name": string into the object being built. */
+static void
+push_string(JsonbParseState **st, const char *name, const char *value)
+{
+	JsonbValue	k,
+				v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) name;
+	k.val.string.len = strlen(name);
+	pushJsonbValue(st, WJB_KEY, &k);
+	v.type = jbvString;
+	v.val.string.val = (char *) value;
+	v.val.string.len = strlen(value);
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/* Push "name": <jsonb document, or an empty object / null> into the object being built. */
+static void
+push_doc(JsonbParseState **st, const char *name, Jsonb *doc, bool null_if_missing)
+{
+	JsonbValue	k,
+				v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) name;
+	k.val.string.len = strlen(name);
+	pushJsonbValue(st, WJB_KEY, &k);
+	if (doc != NULL)
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = &doc->root;
+		v.val.binary.len = VARSIZE(doc) - VARHDRSZ;
+		pushJsonbValue(st, WJB_VALUE, &v);
+	}
+	else if (null_if_missing)
+	{
+		v.type = jbvNull;
+		pushJsonbValue(st, WJB_VALUE, &v);
+	}
+	else
+	{
+		pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+		pushJsonbValue(st, WJB_END_OBJECT, NULL);
+	}
+}
+
+/*
+ * Build the request document a handler receives:
+ * {method, path, namespace, params, query, headers, body}.
+ * Built as jsonb directly: the query, headers and body are embedded, not re-parsed.
+ */
 static Jsonb *
 request_document(const char *method, const char *path, const Route *r, char **segs,
 				 Jsonb *query, Jsonb *headers, Jsonb *body)
 {
-	StringInfoData b;
-	bool		first = true;
-	bool		pfirst = true;
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+	JsonbValue	k;
 
-	initStringInfo(&b);
-	appendStringInfoChar(&b, '{');
-	add_field(&b, &first, "method", method);
-	add_field(&b, &first, "path", path);
-	add_field(&b, &first, "namespace", request_namespace(query, headers));
-	appendStringInfoString(&b, ", \"params\": {");
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	push_string(&st, "method", method);
+	push_string(&st, "path", path);
+	push_string(&st, "namespace", request_namespace(query, headers));
+	k.type = jbvString;
+	k.val.string.val = "params";
+	k.val.string.len = 6;
+	pushJsonbValue(&st, WJB_KEY, &k);
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < r->nseg; i++)
 		if (r->seg[i] == NULL)
-			add_field(&b, &pfirst, r->param[i], segs[i]);
-	appendStringInfoString(&b, "}, \"query\": ");
-	appendStringInfoString(&b, query ? JsonbToCString(NULL, &query->root, VARSIZE(query)) : "{}");
-	appendStringInfoString(&b, ", \"headers\": ");
-	appendStringInfoString(&b, headers ? JsonbToCString(NULL, &headers->root, VARSIZE(headers)) : "{}");
-	appendStringInfoString(&b, ", \"body\": ");
-	appendStringInfoString(&b, body ? JsonbToCString(NULL, &body->root, VARSIZE(body)) : "null");
-	appendStringInfoChar(&b, '}');
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
+			push_string(&st, r->param[i], segs[i]);
+	pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	push_doc(&st, "query", query, false);
+	push_doc(&st, "headers", headers, false);
+	push_doc(&st, "body", body, true);
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
 }
 
 /* Merge a handler's headers object into the response headers. */
@@ -482,9 +534,16 @@ http_dispatch(PG_FUNCTION_ARGS)
 	Jsonb	   *headers = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
 	text	   *body = PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4);
 	bool		conditional;
+	int			nestlevel;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "http_dispatch must return a composite");
+	/*
+	 * Everything below runs under search_path = pg_catalog, pg_temp.  It is
+	 * pinned here rather than by a SET clause on the function, because the
+	 * shim's connections already have it and then this costs nothing.
+	 */
+	nestlevel = ms_safe_search_path_push();
 	memset(&resp, 0, sizeof(resp));
 	initStringInfo(&resp.headers);
 	resp.headers_first = true;
@@ -531,6 +590,7 @@ http_dispatch(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 
+	ms_safe_search_path_pop(nestlevel);
 	out[0] = Int32GetDatum(resp.status);
 	out[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf("{%s}", resp.headers.data)));
 	if (resp.body == NULL)

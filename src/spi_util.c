@@ -5,6 +5,7 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "nodes/parsenodes.h"
 #include "executor/spi.h"
 #include "utils/guc.h"
 
@@ -12,7 +13,12 @@
 
 #define MS_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
 
-/* Prepare sql once and keep the plan in *slot; later calls reuse it. */
+/*
+ * Prepare sql once and keep the plan in *slot; later calls reuse it.  Our
+ * statements are key lookups whose best plan does not depend on the values,
+ * so they are planned once as generic plans: a custom plan would be made
+ * again on every call (and re-inline every SQL function it uses).
+ */
 SPIPlanPtr
 ms_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 {
@@ -20,7 +26,7 @@ ms_plan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 
 	if (*slot != NULL)
 		return *slot;
-	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
+	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes, CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
 			 SPI_result_code_string(SPI_result));

@@ -30,10 +30,13 @@ CREATE FUNCTION metastore.http_dispatch(method text, path text, query jsonb DEFA
                                         headers jsonb DEFAULT '{}', body text DEFAULT NULL)
 RETURNS TABLE (status integer, headers jsonb, body text)
 LANGUAGE c VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'http_dispatch';
 COMMENT ON FUNCTION metastore.http_dispatch(text, text, jsonb, jsonb, text) IS
   'The HTTP shim''s single entry point: route, authenticate (Authorization: ApiKey|Bearer, X-API-Key), call the handler, map errors to HTTP. Always one row; never raises for client errors.';
+
+-- http_dispatch pins search_path = pg_catalog, pg_temp itself (C, first thing
+-- it does) instead of by a SET clause: the shim's connections already use
+-- that path, and then the pin costs nothing per request.
 
 -- ---- helpers shared by handlers -------------------------------------------
 
@@ -143,7 +146,7 @@ COMMENT ON FUNCTION metastore.http_tags(jsonb, text) IS 'A tags array of a body 
 
 CREATE FUNCTION metastore.http_record_json(r metastore.records)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
   SELECT jsonb_build_object(
            'id', r.id, 'namespace', r.namespace, 'key', r.key, 'metadata', r.metadata,
@@ -170,7 +173,7 @@ COMMENT ON FUNCTION metastore.http_urlencode(text) IS 'Percent-encode a path seg
 
 CREATE FUNCTION metastore.http_record_reply(status integer, r metastore.records, extra jsonb DEFAULT '{}')
 RETURNS metastore.http_response
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
   SELECT metastore.http_reply(status, metastore.http_record_json(r),
            jsonb_build_object('ETag', '"' || r.version || '"') || extra)

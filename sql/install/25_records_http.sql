@@ -144,14 +144,14 @@ $$;
 
 CREATE FUNCTION metastore.http_metadata_json(r metastore.records)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
   SELECT (metastore.http_record_json(r) - 'metadata') || jsonb_build_object('value', r.metadata)
 $$;
 
 CREATE FUNCTION metastore.http_metadata_reply(status integer, r metastore.records)
 RETURNS metastore.http_response
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
   SELECT metastore.http_reply(status, metastore.http_metadata_json(r),
            jsonb_build_object('ETag', '"' || r.version || '"')

@@ -22,11 +22,12 @@ SELECT is_empty($$
   'every function in schema metastore has a COMMENT');
 
 -- functions that touch tables run as definer with a pinned search_path;
--- has_role pins none on purpose (C, schema-qualified, called per row by RLS)
+-- has_role (called per row by RLS) and http_dispatch (called per request)
+-- pin it in C instead, where it costs nothing when it is already right
 SELECT is_empty($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
    WHERE p.pronamespace = 'metastore'::regnamespace AND p.prosecdef
-     AND p.proname <> 'has_role'
+     AND p.proname NOT IN ('has_role', 'http_dispatch')
      AND NOT (p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp']) $$,
   'SECURITY DEFINER functions pin search_path = pg_catalog, pg_temp');
 -- SECURITY INVOKER functions read no table themselves: the REST handlers and
