@@ -19,6 +19,24 @@ $$;
 COMMENT ON FUNCTION metastore.http_put_body(text, text, jsonb, integer, text) IS
   'Create or replace a record from a REST body (put_record_result with the body''s fields).';
 
+-- A path parameter that must be a positive whole number (else 22P02 -> 400).
+CREATE FUNCTION metastore.http_int_param(req jsonb, name text)
+RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v text := req->'params'->>name;
+BEGIN
+  IF v IS NULL OR v !~ '^[0-9]{1,18}$' THEN
+    RAISE EXCEPTION '% must be a positive integer, not "%"', name, v USING ERRCODE = '22P02';
+  END IF;
+  RETURN v::bigint;
+END
+$$;
+COMMENT ON FUNCTION metastore.http_int_param(jsonb, text) IS
+  'A path parameter that must be a positive whole number (else SQLSTATE 22P02, HTTP 400).';
+
 -- POST /records: create, idempotent on key (same content -> 200, other -> 409)
 CREATE FUNCTION metastore.http_records_create(req jsonb)
 RETURNS metastore.http_response
@@ -108,14 +126,10 @@ RETURNS metastore.http_response
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  v text := req->'params'->>'version';
 BEGIN
-  IF v !~ '^[0-9]{1,9}$' THEN
-    RAISE EXCEPTION 'version must be a positive integer, not "%"', v USING ERRCODE = '22P02';
-  END IF;
   RETURN metastore.http_record_reply(200,
-    metastore.rollback_record(metastore.http_namespace(req), req->'params'->>'key', v::integer,
+    metastore.rollback_record(metastore.http_namespace(req), req->'params'->>'key',
+                              metastore.http_int_param(req, 'version')::integer,
                               metastore.http_expected_version(req)));
 END
 $$;
@@ -166,15 +180,10 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  id text := req->'params'->>'id';
-  r metastore.records;
+  r metastore.records := metastore.get_record_by_id(metastore.http_int_param(req, 'id'));
 BEGIN
-  IF id !~ '^[0-9]{1,18}$' THEN
-    RAISE EXCEPTION 'id must be a positive integer, not "%"', id USING ERRCODE = '22P02';
-  END IF;
-  r := metastore.get_record_by_id(id::bigint);
   IF r IS NULL THEN
-    RAISE EXCEPTION 'metadata entry % not found', id USING ERRCODE = 'MS404';
+    RAISE EXCEPTION 'metadata entry % not found', req->'params'->>'id' USING ERRCODE = 'MS404';
   END IF;
   RETURN r;
 END
@@ -275,12 +284,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   r metastore.records := metastore.http_metadata_by_id(req);
-  v text := req->'params'->>'version';
 BEGIN
-  IF v !~ '^[0-9]{1,9}$' THEN
-    RAISE EXCEPTION 'version must be a positive integer, not "%"', v USING ERRCODE = '22P02';
-  END IF;
-  RETURN metastore.http_metadata_reply(200, metastore.rollback_record(r.namespace, r.key, v::integer,
+  RETURN metastore.http_metadata_reply(200, metastore.rollback_record(r.namespace, r.key,
+                                         metastore.http_int_param(req, 'version')::integer,
                                          metastore.http_expected_version(req)));
 END
 $$;
