@@ -40,6 +40,7 @@ static SPIPlanPtr plan_lock = NULL;
 static SPIPlanPtr plan_get = NULL;
 static SPIPlanPtr plan_insert = NULL;
 static SPIPlanPtr plan_update = NULL;
+static SPIPlanPtr plan_update_if = NULL;
 static SPIPlanPtr plan_delete = NULL;
 
 /* Column numbers of metastore.records, as declared in sql/install. */
@@ -213,6 +214,43 @@ records_put(const RecordPut *p, const char *operation, RecordOutcome *outcome,
 			" updated_at = pg_catalog.now(), updated_by = $7, deleted_at = NULL"
 			" WHERE id = $1 RETURNING *",
 			7, upd_types);
+
+	/*
+	 * Fast path for expected_version = N: one UPDATE that succeeds only when
+	 * the live row has version N and different content.  Under READ
+	 * COMMITTED a concurrent writer makes PostgreSQL re-check the predicate
+	 * against the newer row, so the version check stays exact.  When it
+	 * updates nothing, the locking path below tells apart unchanged,
+	 * conflict, missing and deleted.
+	 */
+	if (p->expected.given && p->expected.version > 0)
+	{
+		static const Oid if_types[9] = {TEXTOID, TEXTOID, JSONBOID, TEXTARRAYOID, TEXTOID,
+		TEXTOID, TEXTOID, TEXTOID, INT4OID};
+		Datum		values[9];
+		char		nulls[9] = "         ";
+		HeapTuple	result;
+
+		ms_plan(&plan_update_if,
+				"UPDATE metastore.records SET metadata = $3, tags = $4, owner = $5,"
+				" content_type = $6, description = $7, version = version + 1,"
+				" updated_at = pg_catalog.now(), updated_by = $8"
+				" WHERE namespace = $1 AND key = $2 AND version = $9 AND deleted_at IS NULL"
+				" AND (metadata, tags, owner, content_type, description)"
+				"     IS DISTINCT FROM ($3, $4, $5, $6, $7)"
+				" RETURNING *",
+				9, if_types);
+		values[0] = CStringGetTextDatum(p->namespace);
+		values[1] = CStringGetTextDatum(p->key);
+		bind_content(p, who, values + 2, nulls + 2);
+		values[8] = Int32GetDatum(p->expected.version);
+		result = write_one(plan_update_if, values, nulls, operation, desc);
+		if (result != NULL)
+		{
+			*outcome = RECORD_UPDATED;
+			return result;
+		}
+	}
 
 	/* at most one retry: a concurrent create of the same key commits first */
 	for (int attempt = 0; attempt < 2; attempt++)
