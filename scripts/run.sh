@@ -56,6 +56,8 @@ DO $$ BEGIN
     CREATE ROLE metastore_shim LOGIN;
   END IF;
 END $$;
+-- a runaway request answers 504 instead of holding a pooled connection
+ALTER ROLE metastore_shim SET statement_timeout = '30s';
 SELECT metastore."grant"('demo', '*', 'writer') \g /dev/null
 SQL
 KEYFILE=$RUN_DIR/demo.key
