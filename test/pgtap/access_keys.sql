@@ -11,62 +11,20 @@
 -- acl_plain, never in a test description.
 --
 -- Helpers (scratch schema, gone with the transaction):
---   ms_acl_k.attempt(sql)        runs sql in a subtransaction that is always
+--   ms_test.attempt_err(sql)        runs sql in a subtransaction that is always
 --                                rolled back: 'ok' or 'SQLSTATE: message / detail'.
---   ms_acl_k.try_as(role, sql)   the same as another session role, returning
+--   ms_test.try_as(role, sql)   the same as another session role, returning
 --                                'ok' or the SQLSTATE only.
---   ms_acl_k.query_as(role, sql) runs sql as another session role and keeps
+--   ms_test.query_as(role, sql) runs sql as another session role and keeps
 --                                its effects; first column as text.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION metastore;
 SELECT plan(99);
 
+\ir helpers/as_role.sql
 CREATE SCHEMA ms_acl_k;
 GRANT USAGE ON SCHEMA ms_acl_k TO PUBLIC;
-
-CREATE FUNCTION ms_acl_k.attempt(p_sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-DECLARE
-  v_detail text;
-BEGIN
-  BEGIN
-    EXECUTE p_sql;
-    RAISE EXCEPTION USING ERRCODE = 'MSOK0', MESSAGE = 'undo';
-  EXCEPTION WHEN OTHERS THEN
-    IF SQLSTATE = 'MSOK0' THEN
-      RETURN 'ok';
-    END IF;
-    GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL;
-    RETURN SQLSTATE || ': ' || SQLERRM || ' / ' || coalesce(v_detail, '');
-  END;
-END
-$f$;
-
-CREATE FUNCTION ms_acl_k.try_as(p_role text, p_sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-BEGIN
-  BEGIN
-    EXECUTE format('SET SESSION AUTHORIZATION %I', p_role);
-    EXECUTE p_sql;
-    RAISE EXCEPTION USING ERRCODE = 'MSOK0', MESSAGE = 'undo';
-  EXCEPTION WHEN OTHERS THEN
-    RETURN CASE SQLSTATE WHEN 'MSOK0' THEN 'ok' ELSE SQLSTATE END;
-  END;
-END
-$f$;
-
-CREATE FUNCTION ms_acl_k.query_as(p_role text, p_sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-DECLARE
-  r text;
-BEGIN
-  EXECUTE format('SET SESSION AUTHORIZATION %I', p_role);
-  EXECUTE p_sql INTO r;
-  RESET SESSION AUTHORIZATION;
-  RETURN r;
-END
-$f$;
 
 -- authenticate inside a PL/pgSQL block with an exception handler (a
 -- subtransaction that commits), as an API wrapper turning errors into
@@ -157,17 +115,17 @@ SAVEPOINT auth1;
 SELECT metastore.authenticate(:'w_api_key') AS auth1_returned \gset
 SELECT metastore.current_principal() AS auth1_principal \gset
 SELECT metastore.authenticate(:'w_api_key') AS auth1_again \gset
-SELECT ms_acl_k.attempt(format('SELECT metastore.authenticate(%L)', :'o_api_key')) AS auth1_second \gset
-SELECT ms_acl_k.attempt(format('SELECT metastore.authenticate(%L)', :'w2_api_key')) AS auth1_samekey2 \gset
+SELECT ms_test.attempt_err(format('SELECT metastore.authenticate(%L)', :'o_api_key')) AS auth1_second \gset
+SELECT ms_test.attempt_err(format('SELECT metastore.authenticate(%L)', :'w2_api_key')) AS auth1_samekey2 \gset
 SELECT created_by AS auth1_created_by, updated_by AS auth1_updated_by
   FROM metastore.put_record('acl-k-ns', 'k1', '{"a": 1}') \gset
 SELECT updated_by AS auth1_updated_by2 FROM metastore.put_record('acl-k-ns', 'k1', '{"a": 2}') \gset
 SELECT (metastore.delete_record('acl-k-ns', 'k1')).updated_by AS auth1_deleted_by \gset
 SELECT string_agg(changed_by, ',' ORDER BY version) AS auth1_changed_by FROM metastore.record_history('acl-k-ns', 'k1') \gset
-SELECT ms_acl_k.attempt($$SELECT metastore.put_record('acl-k-elsewhere', 'k1', '{}')$$) AS auth1_elsewhere \gset
-SELECT ms_acl_k.attempt($$SELECT metastore."grant"('acl-k-writer', '*', 'admin')$$) AS auth1_grant \gset
-SELECT ms_acl_k.attempt($$SELECT metastore.create_api_key('acl-k-other')$$) AS auth1_key_other \gset
-SELECT ms_acl_k.attempt($$SELECT metastore.create_api_key('acl-k-writer', 'made by the key')$$) AS auth1_key_own \gset
+SELECT ms_test.attempt_err($$SELECT metastore.put_record('acl-k-elsewhere', 'k1', '{}')$$) AS auth1_elsewhere \gset
+SELECT ms_test.attempt_err($$SELECT metastore."grant"('acl-k-writer', '*', 'admin')$$) AS auth1_grant \gset
+SELECT ms_test.attempt_err($$SELECT metastore.create_api_key('acl-k-other')$$) AS auth1_key_other \gset
+SELECT ms_test.attempt_err($$SELECT metastore.create_api_key('acl-k-writer', 'made by the key')$$) AS auth1_key_own \gset
 SELECT string_agg(DISTINCT principal, ',') AS auth1_listed FROM metastore.list_api_keys() \gset
 SELECT metastore.current_principal() AS auth1_principal_end \gset
 ROLLBACK TO SAVEPOINT auth1;
@@ -203,12 +161,12 @@ SELECT is_empty($$SELECT 1 FROM metastore.records WHERE namespace = 'acl-k-ns'$$
 -- a key principal without grants: 42501 on records, though the connection is a superuser
 SAVEPOINT auth2;
 SELECT metastore.authenticate(:'n_api_key') AS auth2_returned \gset
-SELECT ms_acl_k.attempt($$SELECT metastore.get_record('acl-k-ns', 'k1')$$) AS auth2_get \gset
-SELECT ms_acl_k.attempt($$SELECT metastore.put_record('acl-k-ns', 'k1', '{}')$$) AS auth2_put \gset
-SELECT ms_acl_k.attempt($$SELECT metastore.delete_record('acl-k-ns', 'k1')$$) AS auth2_delete \gset
-SELECT ms_acl_k.attempt($$SELECT metastore.rollback_record('acl-k-ns', 'k1', 1)$$) AS auth2_rollback \gset
-SELECT ms_acl_k.attempt($$SELECT * FROM metastore.record_history('acl-k-ns', 'k1')$$) AS auth2_history \gset
-SELECT ms_acl_k.attempt($$SELECT metastore.bulk_records('acl-k-ns', '[{"op": "put", "key": "b", "metadata": 1}]')$$) AS auth2_bulk \gset
+SELECT ms_test.attempt_err($$SELECT metastore.get_record('acl-k-ns', 'k1')$$) AS auth2_get \gset
+SELECT ms_test.attempt_err($$SELECT metastore.put_record('acl-k-ns', 'k1', '{}')$$) AS auth2_put \gset
+SELECT ms_test.attempt_err($$SELECT metastore.delete_record('acl-k-ns', 'k1')$$) AS auth2_delete \gset
+SELECT ms_test.attempt_err($$SELECT metastore.rollback_record('acl-k-ns', 'k1', 1)$$) AS auth2_rollback \gset
+SELECT ms_test.attempt_err($$SELECT * FROM metastore.record_history('acl-k-ns', 'k1')$$) AS auth2_history \gset
+SELECT ms_test.attempt_err($$SELECT metastore.bulk_records('acl-k-ns', '[{"op": "put", "key": "b", "metadata": 1}]')$$) AS auth2_bulk \gset
 SELECT metastore.has_role('acl-k-ns', 'reader')::text AS auth2_has_role \gset
 SELECT count(*) AS auth2_grants FROM metastore.list_grants() \gset
 ROLLBACK TO SAVEPOINT auth2;
@@ -225,10 +183,10 @@ SELECT is(:'auth2_grants'::text, '0', '... and list_grants() shows it nothing');
 -- a non-superuser login role that authenticates acts with the key's grants,
 -- not its own (the HTTP shim's situation)
 SAVEPOINT auth3;
-SELECT ms_acl_k.query_as('ms_acl_k_alice', format('SELECT metastore.authenticate(%L)', :'w_api_key')) AS auth3_returned \gset
-SELECT ms_acl_k.query_as('ms_acl_k_alice', 'SELECT metastore.current_principal()') AS auth3_principal \gset
-SELECT ms_acl_k.try_as('ms_acl_k_alice', $$SELECT metastore.put_record('acl-k-ns', 'k3', '{}')$$) AS auth3_key_ns \gset
-SELECT ms_acl_k.try_as('ms_acl_k_alice', $$SELECT metastore.put_record('acl-k-alice', 'k3', '{}')$$) AS auth3_own_ns \gset
+SELECT ms_test.query_as('ms_acl_k_alice', format('SELECT metastore.authenticate(%L)', :'w_api_key')) AS auth3_returned \gset
+SELECT ms_test.query_as('ms_acl_k_alice', 'SELECT metastore.current_principal()') AS auth3_principal \gset
+SELECT ms_test.try_as('ms_acl_k_alice', $$SELECT metastore.put_record('acl-k-ns', 'k3', '{}')$$) AS auth3_key_ns \gset
+SELECT ms_test.try_as('ms_acl_k_alice', $$SELECT metastore.put_record('acl-k-alice', 'k3', '{}')$$) AS auth3_own_ns \gset
 ROLLBACK TO SAVEPOINT auth3;
 RELEASE SAVEPOINT auth3;
 
@@ -254,7 +212,7 @@ SELECT is(:'sub_after_rollback'::text, :'me'::text,
 SELECT is(:'sub_other'::text, 'acl-k-other',
   'after that rollback another principal may authenticate (the undone one binds nothing)');
 
-SELECT is(ms_acl_k.attempt(format('SELECT metastore.authenticate(%L)', :'w_api_key')), 'ok',
+SELECT is(ms_test.attempt_err(format('SELECT metastore.authenticate(%L)', :'w_api_key')), 'ok',
   'precondition: authenticate succeeds inside a subtransaction that is then rolled back');
 SELECT is(metastore.current_principal(), :'me'::text,
   'an authentication inside a rolled-back PL/pgSQL exception block is undone with it');
@@ -272,8 +230,8 @@ SAVEPOINT rel_unrelated;
 ROLLBACK TO SAVEPOINT rel_unrelated;
 RELEASE SAVEPOINT rel_unrelated;
 SELECT metastore.current_principal() AS rel_after_unrelated \gset
-SELECT ms_acl_k.attempt($$SELECT metastore.put_record('acl-k-elsewhere', 'k', '{}')$$) AS rel_elsewhere \gset
-SELECT ms_acl_k.attempt(format('SELECT metastore.authenticate(%L)', :'o_api_key')) AS rel_second \gset
+SELECT ms_test.attempt_err($$SELECT metastore.put_record('acl-k-elsewhere', 'k', '{}')$$) AS rel_elsewhere \gset
+SELECT ms_test.attempt_err(format('SELECT metastore.authenticate(%L)', :'o_api_key')) AS rel_second \gset
 ROLLBACK TO SAVEPOINT rel_outer;
 RELEASE SAVEPOINT rel_outer;
 
@@ -288,9 +246,9 @@ SELECT is(left(:'rel_second', 5), '42501',
 
 SAVEPOINT blk_outer;
 SELECT ms_acl_k.authenticate_in_block(:'w_api_key') AS blk_returned \gset
-SELECT ms_acl_k.attempt('SELECT 1 / 0') AS blk_caught \gset
+SELECT ms_test.attempt_err('SELECT 1 / 0') AS blk_caught \gset
 SELECT metastore.current_principal() AS blk_after_caught \gset
-SELECT ms_acl_k.attempt($$SELECT metastore.get_record('acl-k-elsewhere', 'k')$$) AS blk_elsewhere \gset
+SELECT ms_test.attempt_err($$SELECT metastore.get_record('acl-k-elsewhere', 'k')$$) AS blk_elsewhere \gset
 ROLLBACK TO SAVEPOINT blk_outer;
 RELEASE SAVEPOINT blk_outer;
 
@@ -319,10 +277,10 @@ SELECT throws_ok(format('SELECT metastore.authenticate(%L)', upper(left(:'w_api_
 SELECT throws_ok(format('SELECT metastore.authenticate(%L)', :'w_prefix'), '28000', 'invalid API key',
   'the prefix alone -> 28000');
 SELECT throws_ok($$SELECT metastore.authenticate(NULL)$$, '28000', 'invalid API key', 'NULL -> 28000');
-SELECT is(ms_acl_k.attempt(format('SELECT metastore.authenticate(%L)', :'wrong_key')),
-          ms_acl_k.attempt(format('SELECT metastore.authenticate(%L)', :'unknown_key')),
+SELECT is(ms_test.attempt_err(format('SELECT metastore.authenticate(%L)', :'wrong_key')),
+          ms_test.attempt_err(format('SELECT metastore.authenticate(%L)', :'unknown_key')),
   'a wrong secret and an unknown prefix fail identically (SQLSTATE, message and detail): no oracle');
-SELECT is(ms_acl_k.attempt(format('SELECT metastore.authenticate(%L)', :'wrong_key')), '28000: invalid API key / ',
+SELECT is(ms_test.attempt_err(format('SELECT metastore.authenticate(%L)', :'wrong_key')), '28000: invalid API key / ',
   'a wrong secret carries no detail');
 SELECT is(metastore.current_principal(), :'me'::text, 'failed authentications leave the principal alone');
 
@@ -335,10 +293,10 @@ SELECT results_eq(
   'the revoked row records revoked_at and revoked_by');
 SELECT throws_ok(format('SELECT metastore.authenticate(%L)', :'r_api_key'), '28000', 'invalid API key',
   'a revoked key -> 28000 invalid API key');
-SELECT is(ms_acl_k.attempt(format('SELECT metastore.authenticate(%L)', :'r_api_key')),
+SELECT is(ms_test.attempt_err(format('SELECT metastore.authenticate(%L)', :'r_api_key')),
   '28000: invalid API key / The key has been revoked.',
   'the detail of a revoked (but otherwise valid) key says it was revoked');
-SELECT is(ms_acl_k.attempt(format('SELECT metastore.authenticate(%L)',
+SELECT is(ms_test.attempt_err(format('SELECT metastore.authenticate(%L)',
                                   left(:'r_api_key', 58) || CASE right(:'r_api_key', 1) WHEN 'A' THEN 'B' ELSE 'A' END)),
   '28000: invalid API key / ',
   'a wrong secret for a revoked prefix does not reveal the revocation');
@@ -347,12 +305,12 @@ SELECT throws_ok($$SELECT metastore.revoke_api_key('ms_000000000000')$$, 'MS404'
 SELECT throws_ok($$SELECT metastore.revoke_api_key(NULL)$$, '22004', NULL, 'revoke_api_key(NULL) -> 22004');
 
 -- ================================================================ expiry
-SELECT is(ms_acl_k.attempt(format('SELECT metastore.authenticate(%L)', :'e_api_key')), 'ok',
+SELECT is(ms_test.attempt_err(format('SELECT metastore.authenticate(%L)', :'e_api_key')), 'ok',
   'a key expiring tomorrow authenticates today');
 UPDATE metastore.api_keys SET expires_at = now() - interval '1 hour' WHERE prefix = :'e_prefix';
 SELECT throws_ok(format('SELECT metastore.authenticate(%L)', :'e_api_key'), '28000', 'invalid API key',
   'an expired key -> 28000 invalid API key');
-SELECT is(ms_acl_k.attempt(format('SELECT metastore.authenticate(%L)', :'e_api_key')),
+SELECT is(ms_test.attempt_err(format('SELECT metastore.authenticate(%L)', :'e_api_key')),
   '28000: invalid API key / The key has expired.',
   'the detail of an expired (but otherwise valid) key says it expired');
 
@@ -380,11 +338,11 @@ SELECT is_empty(
   'no row of list_api_keys contains a key''s secret part');
 
 -- ================================================================ who manages whose keys
-SELECT ms_acl_k.query_as('ms_acl_k_alice', $$SELECT api_key FROM metastore.create_api_key('ms_acl_k_alice', 'alice''s own')$$)
+SELECT ms_test.query_as('ms_acl_k_alice', $$SELECT api_key FROM metastore.create_api_key('ms_acl_k_alice', 'alice''s own')$$)
   AS alice_key \gset
-SELECT ms_acl_k.query_as('ms_acl_k_root', $$SELECT api_key FROM metastore.create_api_key('ms_acl_k_bob', 'made by root')$$)
+SELECT ms_test.query_as('ms_acl_k_root', $$SELECT api_key FROM metastore.create_api_key('ms_acl_k_bob', 'made by root')$$)
   AS bob_key \gset
-SELECT ms_acl_k.query_as('ms_acl_k_bob', $$SELECT api_key FROM metastore.create_api_key('ms_acl_k_bob', 'bob''s own')$$)
+SELECT ms_test.query_as('ms_acl_k_bob', $$SELECT api_key FROM metastore.create_api_key('ms_acl_k_bob', 'bob''s own')$$)
   AS bob_key2 \gset
 INSERT INTO acl_plain VALUES ('alice', :'alice_key'), ('bob', :'bob_key'), ('bob2', :'bob_key2');
 
@@ -392,29 +350,29 @@ SELECT is((SELECT principal || ' by ' || created_by FROM metastore.api_keys WHER
   'ms_acl_k_alice by ms_acl_k_alice', 'a non-admin principal may create a key for itself');
 SELECT is((SELECT principal || ' by ' || created_by FROM metastore.api_keys WHERE prefix = left(:'bob_key', 15)),
   'ms_acl_k_bob by ms_acl_k_root', 'an admin of * may create a key for another principal (created_by = the admin)');
-SELECT is(ms_acl_k.try_as('ms_acl_k_alice', $$SELECT metastore.create_api_key('ms_acl_k_bob')$$), '42501',
+SELECT is(ms_test.try_as('ms_acl_k_alice', $$SELECT metastore.create_api_key('ms_acl_k_bob')$$), '42501',
   'a non-admin principal cannot create a key for another -> 42501');
-SELECT is(ms_acl_k.try_as('ms_acl_k_teamadm', $$SELECT metastore.create_api_key('ms_acl_k_bob')$$), '42501',
+SELECT is(ms_test.try_as('ms_acl_k_teamadm', $$SELECT metastore.create_api_key('ms_acl_k_bob')$$), '42501',
   'an admin of acl-k.* (not of *) cannot create a key for another -> 42501');
-SELECT is(ms_acl_k.try_as('ms_acl_k_alice', format('SELECT metastore.revoke_api_key(%L)', left(:'bob_key', 15))), '42501',
+SELECT is(ms_test.try_as('ms_acl_k_alice', format('SELECT metastore.revoke_api_key(%L)', left(:'bob_key', 15))), '42501',
   'a non-admin principal cannot revoke another''s key -> 42501');
-SELECT is(ms_acl_k.try_as('ms_acl_k_teamadm', format('SELECT metastore.revoke_api_key(%L)', left(:'bob_key', 15))), '42501',
+SELECT is(ms_test.try_as('ms_acl_k_teamadm', format('SELECT metastore.revoke_api_key(%L)', left(:'bob_key', 15))), '42501',
   'an admin of acl-k.* cannot revoke another''s key -> 42501');
-SELECT is(ms_acl_k.query_as('ms_acl_k_alice', $$SELECT string_agg(DISTINCT principal, ',') FROM metastore.list_api_keys()$$),
+SELECT is(ms_test.query_as('ms_acl_k_alice', $$SELECT string_agg(DISTINCT principal, ',') FROM metastore.list_api_keys()$$),
   'ms_acl_k_alice', 'list_api_keys() of a non-admin shows its own keys only');
-SELECT is(ms_acl_k.query_as('ms_acl_k_alice', $$SELECT count(*)::text FROM metastore.list_api_keys('ms_acl_k_bob')$$),
+SELECT is(ms_test.query_as('ms_acl_k_alice', $$SELECT count(*)::text FROM metastore.list_api_keys('ms_acl_k_bob')$$),
   '0', 'list_api_keys(another principal) of a non-admin shows nothing');
-SELECT is(ms_acl_k.query_as('ms_acl_k_teamadm', $$SELECT count(*)::text FROM metastore.list_api_keys()$$),
+SELECT is(ms_test.query_as('ms_acl_k_teamadm', $$SELECT count(*)::text FROM metastore.list_api_keys()$$),
   '0', 'list_api_keys() of an admin of acl-k.* (not of *) shows only its own keys (none)');
-SELECT is(ms_acl_k.query_as('ms_acl_k_root', $$SELECT count(*)::text FROM metastore.list_api_keys()$$),
+SELECT is(ms_test.query_as('ms_acl_k_root', $$SELECT count(*)::text FROM metastore.list_api_keys()$$),
   (SELECT count(*)::text FROM metastore.api_keys), 'list_api_keys() of an admin of * shows every key');
-SELECT is(ms_acl_k.query_as('ms_acl_k_root', $$SELECT string_agg(DISTINCT principal, ',') FROM metastore.list_api_keys('ms_acl_k_bob')$$),
+SELECT is(ms_test.query_as('ms_acl_k_root', $$SELECT string_agg(DISTINCT principal, ',') FROM metastore.list_api_keys('ms_acl_k_bob')$$),
   'ms_acl_k_bob', 'list_api_keys(principal) of an admin of * shows that principal''s keys');
-SELECT is(ms_acl_k.query_as('ms_acl_k_alice', format('SELECT metastore.revoke_api_key(%L)::text', left(:'alice_key', 15))),
+SELECT is(ms_test.query_as('ms_acl_k_alice', format('SELECT metastore.revoke_api_key(%L)::text', left(:'alice_key', 15))),
   'true', 'a non-admin principal may revoke its own key');
-SELECT is(ms_acl_k.query_as('ms_acl_k_alice', format('SELECT metastore.revoke_api_key(%L)::text', left(:'alice_key', 15))),
+SELECT is(ms_test.query_as('ms_acl_k_alice', format('SELECT metastore.revoke_api_key(%L)::text', left(:'alice_key', 15))),
   'false', '... and revoking it again returns false');
-SELECT is(ms_acl_k.query_as('ms_acl_k_root', format('SELECT metastore.revoke_api_key(%L)::text', :'bob_key')),
+SELECT is(ms_test.query_as('ms_acl_k_root', format('SELECT metastore.revoke_api_key(%L)::text', :'bob_key')),
   'true', 'an admin of * may revoke another''s key (given the whole key, only its prefix is used)');
 SELECT is((SELECT revoked_by FROM metastore.api_keys WHERE prefix = left(:'bob_key', 15)),
   'ms_acl_k_root', 'revoked_by names the revoking admin');

@@ -5,11 +5,11 @@
 -- Calls as other principals go through two helpers in a scratch schema
 -- (created and dropped with the transaction).  Both switch the session user
 -- with SET SESSION AUTHORIZATION, so current_principal() is that role:
---   ms_acl_m.try_as(role, sql)   runs sql in a subtransaction that is always
+--   ms_test.try_as(role, sql)   runs sql in a subtransaction that is always
 --                                rolled back; returns 'ok' or the SQLSTATE.
---   ms_acl_m.err_as(role, sql)   the same, but returns the whole error
+--   ms_test.err_as(role, sql)   the same, but returns the whole error
 --                                ('SQLSTATE: message / detail') or 'ok'.
---   ms_acl_m.query_as(role, sql) runs sql and keeps its effects; returns its
+--   ms_test.query_as(role, sql) runs sql and keeps its effects; returns its
 --                                first column as text; errors propagate (so
 --                                throws_ok can wrap it).
 -- pgTAP's own temp tables belong to the superuser, so every assertion runs as
@@ -19,52 +19,9 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION metastore;
 SELECT plan(150);
 
+\ir helpers/as_role.sql
 CREATE SCHEMA ms_acl_m;
 GRANT USAGE ON SCHEMA ms_acl_m TO PUBLIC;
-
-CREATE FUNCTION ms_acl_m.try_as(p_role text, p_sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-BEGIN
-  BEGIN
-    EXECUTE format('SET SESSION AUTHORIZATION %I', p_role);
-    EXECUTE p_sql;
-    RAISE EXCEPTION USING ERRCODE = 'MSOK0', MESSAGE = 'undo';
-  EXCEPTION WHEN OTHERS THEN
-    RETURN CASE SQLSTATE WHEN 'MSOK0' THEN 'ok' ELSE SQLSTATE END;
-  END;
-END
-$f$;
-
-CREATE FUNCTION ms_acl_m.err_as(p_role text, p_sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-DECLARE
-  v_detail text;
-BEGIN
-  BEGIN
-    EXECUTE format('SET SESSION AUTHORIZATION %I', p_role);
-    EXECUTE p_sql;
-    RAISE EXCEPTION USING ERRCODE = 'MSOK0', MESSAGE = 'undo';
-  EXCEPTION WHEN OTHERS THEN
-    IF SQLSTATE = 'MSOK0' THEN
-      RETURN 'ok';
-    END IF;
-    GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL;
-    RETURN SQLSTATE || ': ' || SQLERRM || ' / ' || coalesce(v_detail, '');
-  END;
-END
-$f$;
-
-CREATE FUNCTION ms_acl_m.query_as(p_role text, p_sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-DECLARE
-  r text;
-BEGIN
-  EXECUTE format('SET SESSION AUTHORIZATION %I', p_role);
-  EXECUTE p_sql INTO r;
-  RESET SESSION AUTHORIZATION;
-  RETURN r;
-END
-$f$;
 
 -- The SQL of one call of a records function on (namespace, key).
 CREATE FUNCTION ms_acl_m.call_sql(p_fn text, p_ns text, p_key text) RETURNS text
@@ -156,12 +113,12 @@ INSERT INTO acl_expected VALUES
 -- every call runs as its role and is rolled back, so cells do not interfere
 CREATE TEMP TABLE acl_actual AS
 SELECT e.role, e.fn,
-       ms_acl_m.try_as('ms_acl_m_' || e.role, ms_acl_m.call_sql(e.fn, 'acl-m-own', 'existing')) AS own,
-       ms_acl_m.try_as('ms_acl_m_' || e.role, ms_acl_m.call_sql(e.fn, 'acl-m-own', 'missing')) AS own_miss,
-       ms_acl_m.try_as('ms_acl_m_' || e.role, ms_acl_m.call_sql(e.fn, 'acl-m-foreign', 'existing')) AS foreign_,
-       ms_acl_m.try_as('ms_acl_m_' || e.role, ms_acl_m.call_sql(e.fn, 'acl-m-foreign', 'missing')) AS foreign_miss,
-       ms_acl_m.err_as('ms_acl_m_' || e.role, ms_acl_m.call_sql(e.fn, 'acl-m-foreign', 'existing')) AS foreign_err,
-       ms_acl_m.err_as('ms_acl_m_' || e.role, ms_acl_m.call_sql(e.fn, 'acl-m-foreign', 'missing')) AS foreign_miss_err
+       ms_test.try_as('ms_acl_m_' || e.role, ms_acl_m.call_sql(e.fn, 'acl-m-own', 'existing')) AS own,
+       ms_test.try_as('ms_acl_m_' || e.role, ms_acl_m.call_sql(e.fn, 'acl-m-own', 'missing')) AS own_miss,
+       ms_test.try_as('ms_acl_m_' || e.role, ms_acl_m.call_sql(e.fn, 'acl-m-foreign', 'existing')) AS foreign_,
+       ms_test.try_as('ms_acl_m_' || e.role, ms_acl_m.call_sql(e.fn, 'acl-m-foreign', 'missing')) AS foreign_miss,
+       ms_test.err_as('ms_acl_m_' || e.role, ms_acl_m.call_sql(e.fn, 'acl-m-foreign', 'existing')) AS foreign_err,
+       ms_test.err_as('ms_acl_m_' || e.role, ms_acl_m.call_sql(e.fn, 'acl-m-foreign', 'missing')) AS foreign_miss_err
   FROM acl_expected e;
 
 SELECT is(
@@ -189,30 +146,30 @@ SELECT results_eq(
   'precondition: every matrix call was rolled back (no cell sees another''s write)');
 
 -- argument validation does not run before the access check in a foreign namespace
-SELECT is(ms_acl_m.try_as('ms_acl_m_writer', $$SELECT metastore.put_record('acl-m-foreign', '', '{}')$$), '42501',
+SELECT is(ms_test.try_as('ms_acl_m_writer', $$SELECT metastore.put_record('acl-m-foreign', '', '{}')$$), '42501',
   'an empty key in a foreign namespace: 42501, not a validation error');
-SELECT is(ms_acl_m.try_as('ms_acl_m_writer', $$SELECT metastore.put_record('acl-m-foreign', 'existing', NULL)$$), '42501',
+SELECT is(ms_test.try_as('ms_acl_m_writer', $$SELECT metastore.put_record('acl-m-foreign', 'existing', NULL)$$), '42501',
   'NULL metadata in a foreign namespace: 42501, not 22004');
-SELECT is(ms_acl_m.try_as('ms_acl_m_writer', $$SELECT metastore.rollback_record('acl-m-foreign', 'existing', NULL)$$), '42501',
+SELECT is(ms_test.try_as('ms_acl_m_writer', $$SELECT metastore.rollback_record('acl-m-foreign', 'existing', NULL)$$), '42501',
   'rollback_record with NULL version in a foreign namespace: 42501');
-SELECT is(ms_acl_m.try_as('ms_acl_m_writer', $$SELECT metastore.bulk_records('acl-m-foreign', '"not an array"')$$), '42501',
+SELECT is(ms_test.try_as('ms_acl_m_writer', $$SELECT metastore.bulk_records('acl-m-foreign', '"not an array"')$$), '42501',
   'bulk_records with malformed operations in a foreign namespace: 42501');
-SELECT is(ms_acl_m.try_as('ms_acl_m_writer', $$SELECT metastore.require_role('acl-m-foreign', 'reader')$$), '42501',
+SELECT is(ms_test.try_as('ms_acl_m_writer', $$SELECT metastore.require_role('acl-m-foreign', 'reader')$$), '42501',
   'require_role in a foreign namespace: 42501');
-SELECT is(ms_acl_m.query_as('ms_acl_m_writer', $$SELECT metastore.has_role('acl-m-foreign', 'reader')::text$$), 'false',
+SELECT is(ms_test.query_as('ms_acl_m_writer', $$SELECT metastore.has_role('acl-m-foreign', 'reader')::text$$), 'false',
   'has_role in a foreign namespace: false');
-SELECT is(ms_acl_m.query_as('ms_acl_m_writer', $$SELECT metastore.has_role('acl-m-own', 'admin')::text$$), 'false',
+SELECT is(ms_test.query_as('ms_acl_m_writer', $$SELECT metastore.has_role('acl-m-own', 'admin')::text$$), 'false',
   'writer does not imply admin');
-SELECT is(ms_acl_m.query_as('ms_acl_m_admin', $$SELECT metastore.has_role('acl-m-own', 'approver')::text$$), 'false',
+SELECT is(ms_test.query_as('ms_acl_m_admin', $$SELECT metastore.has_role('acl-m-own', 'approver')::text$$), 'false',
   'admin does not imply a lifecycle role (separation of duties)');
-SELECT is(ms_acl_m.query_as('ms_acl_m_developer', $$SELECT metastore.has_role('acl-m-own', 'approver')::text$$), 'false',
+SELECT is(ms_test.query_as('ms_acl_m_developer', $$SELECT metastore.has_role('acl-m-own', 'approver')::text$$), 'false',
   'one lifecycle role does not imply another');
 
 -- a writer's reads of history stay in its namespace
-SELECT is(ms_acl_m.query_as('ms_acl_m_writer', $$SELECT count(*)::text FROM metastore.record_history('acl-m-own', 'existing')$$), '2',
+SELECT is(ms_test.query_as('ms_acl_m_writer', $$SELECT count(*)::text FROM metastore.record_history('acl-m-own', 'existing')$$), '2',
   'a writer reads the history of its own namespace');
 SELECT throws_ok(
-  $$SELECT ms_acl_m.query_as('ms_acl_m_writer', 'SELECT count(*)::text FROM metastore.record_history(''acl-m-foreign'', ''existing'')')$$,
+  $$SELECT ms_test.query_as('ms_acl_m_writer', 'SELECT count(*)::text FROM metastore.record_history(''acl-m-foreign'', ''existing'')')$$,
   '42501', 'permission denied for namespace "acl-m-foreign"',
   'a writer on acl-m-own cannot read the history of acl-m-foreign');
 
@@ -224,7 +181,7 @@ SELECT metastore."grant"('ms_acl_m_pattern', 'team-a.*', 'reader') \g /dev/null
 SELECT metastore."grant"('ms_acl_m_star', '*', 'reader') \g /dev/null
 SELECT metastore."grant"('ms_acl_m_exact', 'team-c', 'reader') \g /dev/null
 
-SELECT is(ms_acl_m.try_as('ms_acl_m_' || who, format('SELECT metastore.get_record(%L, %L)', ns, 'k')), expected,
+SELECT is(ms_test.try_as('ms_acl_m_' || who, format('SELECT metastore.get_record(%L, %L)', ns, 'k')), expected,
           format('%s reads %s: %s', pattern, ns, expected))
   FROM (VALUES
     ('pattern', 'team-a.*', 'team-a',      'ok'),
@@ -249,7 +206,7 @@ CREATE ROLE ms_acl_m_exactadm NOLOGIN;   -- admin of exactly team-d
 SELECT metastore."grant"('ms_acl_m_delegate', 'team-a.*', 'admin') \g /dev/null
 SELECT metastore."grant"('ms_acl_m_exactadm', 'team-d', 'admin') \g /dev/null
 
-SELECT is(ms_acl_m.try_as(who, format('SELECT metastore.%I(%L, %L, %L)', fn, 'someone', pattern, 'reader')),
+SELECT is(ms_test.try_as(who, format('SELECT metastore.%I(%L, %L, %L)', fn, 'someone', pattern, 'reader')),
           expected, format('%s: %s on %s -> %s', who, fn, pattern, expected))
   FROM (VALUES
     ('ms_acl_m_delegate', 'grant',  'team-a',      'ok'),
@@ -273,41 +230,41 @@ SELECT is(ms_acl_m.try_as(who, format('SELECT metastore.%I(%L, %L, %L)', fn, 'so
     ('ms_acl_m_star',     'grant',  'team-a',      '42501')
   ) AS t(who, fn, pattern, expected);
 
-SELECT is(ms_acl_m.try_as('ms_acl_m_delegate', $$SELECT metastore."grant"('ms_acl_m_delegate', 'team-b', 'admin')$$), '42501',
+SELECT is(ms_test.try_as('ms_acl_m_delegate', $$SELECT metastore."grant"('ms_acl_m_delegate', 'team-b', 'admin')$$), '42501',
   'an admin cannot widen its own reach by granting itself outside its pattern');
 
 -- grant is true when new, false on repeat; revoke likewise
-SELECT is(ms_acl_m.query_as('ms_acl_m_delegate', $$SELECT metastore."grant"('acl-m-grantee', 'team-a.x', 'writer')::text$$), 'true',
+SELECT is(ms_test.query_as('ms_acl_m_delegate', $$SELECT metastore."grant"('acl-m-grantee', 'team-a.x', 'writer')::text$$), 'true',
   'grant returns true when the grant is new');
-SELECT is(ms_acl_m.query_as('ms_acl_m_delegate', $$SELECT metastore."grant"('acl-m-grantee', 'team-a.x', 'writer')::text$$), 'false',
+SELECT is(ms_test.query_as('ms_acl_m_delegate', $$SELECT metastore."grant"('acl-m-grantee', 'team-a.x', 'writer')::text$$), 'false',
   'grant returns false when the grant already exists');
 SELECT results_eq(
   $$SELECT principal, namespace_pattern, role, granted_by FROM metastore.grants WHERE principal = 'acl-m-grantee'$$,
   $$VALUES ('acl-m-grantee'::text, 'team-a.x'::text, 'writer'::text, 'ms_acl_m_delegate'::text)$$,
   'the grant is stored once, with granted_by = the granting principal');
-SELECT is(ms_acl_m.query_as('ms_acl_m_delegate', $$SELECT metastore."revoke"('acl-m-grantee', 'team-a.x', 'writer')::text$$), 'true',
+SELECT is(ms_test.query_as('ms_acl_m_delegate', $$SELECT metastore."revoke"('acl-m-grantee', 'team-a.x', 'writer')::text$$), 'true',
   'revoke returns true when a grant was removed');
-SELECT is(ms_acl_m.query_as('ms_acl_m_delegate', $$SELECT metastore."revoke"('acl-m-grantee', 'team-a.x', 'writer')::text$$), 'false',
+SELECT is(ms_test.query_as('ms_acl_m_delegate', $$SELECT metastore."revoke"('acl-m-grantee', 'team-a.x', 'writer')::text$$), 'false',
   'revoke returns false when there was nothing to remove');
 SELECT is_empty($$SELECT 1 FROM metastore.grants WHERE principal = 'acl-m-grantee'$$,
   'after the revoke the grant is gone');
 
 -- a revoked role stops working at once (in the same transaction)
 SELECT metastore."grant"('ms_acl_m_none', 'acl-m-own', 'reader') \g /dev/null
-SELECT is(ms_acl_m.try_as('ms_acl_m_none', $$SELECT metastore.get_record('acl-m-own', 'existing')$$), 'ok',
+SELECT is(ms_test.try_as('ms_acl_m_none', $$SELECT metastore.get_record('acl-m-own', 'existing')$$), 'ok',
   'a fresh grant takes effect at once');
 SELECT metastore."revoke"('ms_acl_m_none', 'acl-m-own', 'reader') \g /dev/null
-SELECT is(ms_acl_m.try_as('ms_acl_m_none', $$SELECT metastore.get_record('acl-m-own', 'existing')$$), '42501',
+SELECT is(ms_test.try_as('ms_acl_m_none', $$SELECT metastore.get_record('acl-m-own', 'existing')$$), '42501',
   'a revoke takes effect at once');
 
 -- a grant undone by ROLLBACK TO SAVEPOINT must not keep working (the grant
 -- cache must follow the data); values are carried out in psql variables
 SAVEPOINT cache_check;
-SELECT ms_acl_m.query_as('ms_acl_m_exactadm', $$SELECT metastore."grant"('ms_acl_m_exactadm', 'team-d', 'approver')::text$$) AS sp_granted \gset
-SELECT ms_acl_m.query_as('ms_acl_m_exactadm', $$SELECT metastore.has_role('team-d', 'approver')::text$$) AS sp_inside \gset
+SELECT ms_test.query_as('ms_acl_m_exactadm', $$SELECT metastore."grant"('ms_acl_m_exactadm', 'team-d', 'approver')::text$$) AS sp_granted \gset
+SELECT ms_test.query_as('ms_acl_m_exactadm', $$SELECT metastore.has_role('team-d', 'approver')::text$$) AS sp_inside \gset
 ROLLBACK TO SAVEPOINT cache_check;
 RELEASE SAVEPOINT cache_check;
-SELECT ms_acl_m.query_as('ms_acl_m_exactadm', $$SELECT metastore.has_role('team-d', 'approver')::text$$) AS sp_after \gset
+SELECT ms_test.query_as('ms_acl_m_exactadm', $$SELECT metastore.has_role('team-d', 'approver')::text$$) AS sp_after \gset
 SELECT is(:'sp_granted' || '/' || :'sp_inside', 'true/true',
   'precondition: inside the savepoint the self-granted approver role is held');
 SELECT is(:'sp_after'::text, 'false',
@@ -323,24 +280,24 @@ SELECT metastore."grant"(p, ns, r)
                ('acl-m-u6', 'team-ab',  'reader')) AS t(p, ns, r)
 \g /dev/null
 SELECT is(
-  ms_acl_m.query_as('ms_acl_m_delegate',
+  ms_test.query_as('ms_acl_m_delegate',
     $$SELECT string_agg(principal || ' ' || namespace || ' ' || role, ', ' ORDER BY principal, namespace)
         FROM metastore.list_grants()$$),
   'acl-m-u1 team-a.x reader, acl-m-u2 team-a writer, acl-m-u3 team-a.x.* approver, '
   'ms_acl_m_delegate team-a.* admin, ms_acl_m_pattern team-a.* reader',
   'list_grants() of an admin of team-a.*: its own grant and those on team-a.* or below, nothing else');
 SELECT is(
-  ms_acl_m.query_as('ms_acl_m_delegate',
+  ms_test.query_as('ms_acl_m_delegate',
     $$SELECT coalesce(string_agg(principal, ', '), '(none)') FROM metastore.list_grants('acl-m-u4')$$),
   '(none)',
   'list_grants(principal) of another principal outside the admin''s pattern shows nothing');
 SELECT is(
-  ms_acl_m.query_as('ms_acl_m_writer',
+  ms_test.query_as('ms_acl_m_writer',
     $$SELECT string_agg(principal || ' ' || namespace || ' ' || role, ', ') FROM metastore.list_grants()$$),
   'ms_acl_m_writer acl-m-own writer',
   'list_grants() of a non-admin: only its own grants');
 SELECT is(
-  ms_acl_m.query_as('ms_acl_m_none', $$SELECT count(*)::text FROM metastore.list_grants()$$), '0',
+  ms_test.query_as('ms_acl_m_none', $$SELECT count(*)::text FROM metastore.list_grants()$$), '0',
   'list_grants() of a principal without grants is empty');
 
 -- argument validation of grant / revoke (as the superuser)
@@ -362,7 +319,7 @@ SELECT is_empty($$SELECT 1 FROM metastore.grants WHERE principal IN ('someone', 
 
 -- ================================================================ direct table access
 -- even the strongest non-superuser principal has no SQL privilege on the tables
-SELECT is(ms_acl_m.try_as('ms_acl_m_admin', stmt), '42501', format('admin of acl-m-own: %s -> 42501', stmt))
+SELECT is(ms_test.try_as('ms_acl_m_admin', stmt), '42501', format('admin of acl-m-own: %s -> 42501', stmt))
   FROM (VALUES
     ('SELECT * FROM metastore.records'),
     ($$INSERT INTO metastore.records (namespace, key, metadata, created_at, created_by, updated_at, updated_by) VALUES ('acl-m-own', 'x', '{}', now(), 'x', now(), 'x')$$),

@@ -6,11 +6,11 @@
 -- The attacker, ms_acl_s_mallory, is a non-superuser role holding writer on
 -- acl-s-own and membership in ms_acl_s_boss (writer on acl-s-boss, admin of
 -- acl-s-boss.*).  Calls run as mallory through helpers in a scratch schema:
---   ms_acl_s.try_as(role, sql [, set_role])  rolled back; 'ok' or the SQLSTATE
---   ms_acl_s.err_as(role, sql)               rolled back; 'ok' or
+--   ms_test.try_as(role, sql [, set_role])  rolled back; 'ok' or the SQLSTATE
+--   ms_test.err_as(role, sql)               rolled back; 'ok' or
 --                                            'SQLSTATE: message / detail'
---   ms_acl_s.query_as(role, sql [, set_role]) kept; first column as text
---   ms_acl_s.attempt(sql)                    as try_as, as the session itself
+--   ms_test.query_as(role, sql [, set_role]) kept; first column as text
+--   ms_test.attempt(sql)                    as try_as, as the session itself
 -- All assertions run as the superuser (pgTAP's temp tables are its own).
 --
 -- Not covered here: a non-superuser *login* running SET SESSION AUTHORIZATION
@@ -25,71 +25,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION metastore;
 SELECT plan(65);
 
-CREATE SCHEMA ms_acl_s;
-GRANT USAGE ON SCHEMA ms_acl_s TO PUBLIC;
-
-CREATE FUNCTION ms_acl_s.try_as(p_role text, p_sql text, p_set_role text DEFAULT NULL) RETURNS text
-LANGUAGE plpgsql AS $f$
-BEGIN
-  BEGIN
-    EXECUTE format('SET SESSION AUTHORIZATION %I', p_role);
-    IF p_set_role IS NOT NULL THEN
-      EXECUTE format('SET ROLE %I', p_set_role);
-    END IF;
-    EXECUTE p_sql;
-    RAISE EXCEPTION USING ERRCODE = 'MSOK0', MESSAGE = 'undo';
-  EXCEPTION WHEN OTHERS THEN
-    RETURN CASE SQLSTATE WHEN 'MSOK0' THEN 'ok' ELSE SQLSTATE END;
-  END;
-END
-$f$;
-
-CREATE FUNCTION ms_acl_s.err_as(p_role text, p_sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-DECLARE
-  v_detail text;
-BEGIN
-  BEGIN
-    EXECUTE format('SET SESSION AUTHORIZATION %I', p_role);
-    EXECUTE p_sql;
-    RAISE EXCEPTION USING ERRCODE = 'MSOK0', MESSAGE = 'undo';
-  EXCEPTION WHEN OTHERS THEN
-    IF SQLSTATE = 'MSOK0' THEN
-      RETURN 'ok';
-    END IF;
-    GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL;
-    RETURN SQLSTATE || ': ' || SQLERRM || ' / ' || coalesce(v_detail, '');
-  END;
-END
-$f$;
-
-CREATE FUNCTION ms_acl_s.query_as(p_role text, p_sql text, p_set_role text DEFAULT NULL) RETURNS text
-LANGUAGE plpgsql AS $f$
-DECLARE
-  r text;
-BEGIN
-  EXECUTE format('SET SESSION AUTHORIZATION %I', p_role);
-  IF p_set_role IS NOT NULL THEN
-    EXECUTE format('SET ROLE %I', p_set_role);
-  END IF;
-  EXECUTE p_sql INTO r;
-  RESET ROLE;
-  RESET SESSION AUTHORIZATION;
-  RETURN r;
-END
-$f$;
-
-CREATE FUNCTION ms_acl_s.attempt(p_sql text) RETURNS text
-LANGUAGE plpgsql AS $f$
-BEGIN
-  BEGIN
-    EXECUTE p_sql;
-    RAISE EXCEPTION USING ERRCODE = 'MSOK0', MESSAGE = 'undo';
-  EXCEPTION WHEN OTHERS THEN
-    RETURN CASE SQLSTATE WHEN 'MSOK0' THEN 'ok' ELSE SQLSTATE END;
-  END;
-END
-$f$;
+\ir helpers/as_role.sql
 
 -- ================================================================ principals
 CREATE ROLE ms_acl_s_mallory NOLOGIN;
@@ -147,11 +83,11 @@ SELECT is(:'evil_planted'::text, '0',
   'a principal cannot plant a grant through has_role''s search_path');
 SELECT is(:'evil_has_role'::text, 'false',
   'has_role under a hostile search_path still answers false for a namespace the caller holds nothing on');
-SELECT is(ms_acl_s.try_as('ms_acl_s_mallory', $$SELECT metastore.get_record('acl-s-boss', 'plan')$$), '42501',
+SELECT is(ms_test.try_as('ms_acl_s_mallory', $$SELECT metastore.get_record('acl-s-boss', 'plan')$$), '42501',
   'after the attempt (rolled back) mallory still cannot read acl-s-boss');
 
 -- ================================================================ settings
-SELECT is(ms_acl_s.try_as('ms_acl_s_mallory', stmt), expected, format('mallory: %s -> %s', stmt, expected))
+SELECT is(ms_test.try_as('ms_acl_s_mallory', stmt), expected, format('mallory: %s -> %s', stmt, expected))
   FROM (VALUES
     ('SET metastore.max_document_bytes = 1',                                   '42501'),
     ($$SET metastore.max_document_bytes = '64MB'$$,                            '42501'),
@@ -173,27 +109,27 @@ SELECT is(ms_acl_s.try_as('ms_acl_s_mallory', stmt), expected, format('mallory: 
     ($$ALTER ROLE ms_acl_s_mallory SET metastore.principal = 'ms_acl_s_boss'$$, '42602')
   ) AS t(stmt, expected);
 
-SELECT is(ms_acl_s.query_as('ms_acl_s_mallory',
+SELECT is(ms_test.query_as('ms_acl_s_mallory',
             $$SELECT count(*)::text FROM pg_settings WHERE name LIKE 'metastore.%secret%'$$), '0',
   'pg_settings does not show the secret file settings to a non-superuser');
 SELECT throws_ok($$SET metastore.principal = 'admin'$$, '42602', NULL,
   'even a superuser cannot invent a metastore.* setting (reserved prefix)');
 SELECT is(current_setting('metastore.max_document_bytes') || ' ' || current_setting('metastore.max_bulk_operations'),
   '1MB 1000', 'the limits are unchanged after mallory''s attempts');
-SELECT is(ms_acl_s.query_as('ms_acl_s_mallory', 'SELECT metastore.current_principal()'), 'ms_acl_s_mallory',
+SELECT is(ms_test.query_as('ms_acl_s_mallory', 'SELECT metastore.current_principal()'), 'ms_acl_s_mallory',
   'mallory''s principal is still mallory after the attempts');
 
 -- ================================================================ SET ROLE
-SELECT is(ms_acl_s.try_as('ms_acl_s_mallory', 'SET ROLE ms_acl_s_stranger'), '42501',
+SELECT is(ms_test.try_as('ms_acl_s_mallory', 'SET ROLE ms_acl_s_stranger'), '42501',
   'SET ROLE to a role mallory is not a member of -> 42501');
-SELECT is(ms_acl_s.try_as('ms_acl_s_mallory', 'SET ROLE metastore_owner'), '42501',
+SELECT is(ms_test.try_as('ms_acl_s_mallory', 'SET ROLE metastore_owner'), '42501',
   'SET ROLE metastore_owner -> 42501');
-SELECT is(ms_acl_s.try_as('ms_acl_s_mallory', format('SET ROLE %I', session_user)), '42501',
+SELECT is(ms_test.try_as('ms_acl_s_mallory', format('SET ROLE %I', session_user)), '42501',
   'SET ROLE to the superuser -> 42501');
-SELECT is(ms_acl_s.query_as('ms_acl_s_mallory', $$SELECT current_user || ' ' || metastore.current_principal()$$, 'ms_acl_s_boss'),
+SELECT is(ms_test.query_as('ms_acl_s_mallory', $$SELECT current_user || ' ' || metastore.current_principal()$$, 'ms_acl_s_boss'),
   'ms_acl_s_boss ms_acl_s_mallory',
   'SET ROLE to a member role changes current_user, not current_principal()');
-SELECT is(ms_acl_s.try_as('ms_acl_s_mallory', sql, 'ms_acl_s_boss'), expected,
+SELECT is(ms_test.try_as('ms_acl_s_mallory', sql, 'ms_acl_s_boss'), expected,
           format('mallory after SET ROLE ms_acl_s_boss: %s -> %s', sql, expected))
   FROM (VALUES
     ($$SELECT metastore.get_record('acl-s-boss', 'plan')$$,                           '42501'),
@@ -204,11 +140,11 @@ SELECT is(ms_acl_s.try_as('ms_acl_s_mallory', sql, 'ms_acl_s_boss'), expected,
     ($$SELECT metastore.create_api_key('ms_acl_s_boss')$$,                            '42501'),
     ($$SELECT metastore.put_record('acl-s-own', 'mine', '{"v": 2}')$$,                'ok')
   ) AS t(sql, expected);
-SELECT is(ms_acl_s.query_as('ms_acl_s_mallory', $$SELECT metastore.has_role('acl-s-boss', 'reader')::text$$, 'ms_acl_s_boss'),
+SELECT is(ms_test.query_as('ms_acl_s_mallory', $$SELECT metastore.has_role('acl-s-boss', 'reader')::text$$, 'ms_acl_s_boss'),
   'false', 'has_role after SET ROLE ms_acl_s_boss: the member role''s grants do not count');
 
 -- ================================================================ internal functions and tables
-SELECT is(ms_acl_s.try_as('ms_acl_s_mallory', stmt), '42501', format('mallory: %s -> 42501', label))
+SELECT is(ms_test.try_as('ms_acl_s_mallory', stmt), '42501', format('mallory: %s -> 42501', label))
   FROM (VALUES
     ('protect_aggregate(records)', $$SELECT metastore.protect_aggregate('metastore.records')$$),
     ('protect_aggregate(history)', $$SELECT metastore.protect_aggregate('metastore.history')$$),
@@ -244,13 +180,13 @@ SELECT is_empty(
 SELECT ok(NOT (SELECT proargnames && ARRAY['created_by', 'updated_by']
                  FROM pg_proc WHERE oid = 'metastore.put_record(text,text,jsonb,text[],integer,text,text,text)'::regprocedure),
   'put_record has no created_by / updated_by parameter');
-SELECT is(ms_acl_s.try_as('ms_acl_s_mallory',
+SELECT is(ms_test.try_as('ms_acl_s_mallory',
             $$SELECT metastore.put_record(namespace => 'acl-s-own', key => 'x', metadata => '{}', created_by => 'ms_acl_s_boss')$$),
   '42883', 'put_record(..., created_by => ...) does not exist (42883)');
-SELECT is(ms_acl_s.try_as('ms_acl_s_mallory',
+SELECT is(ms_test.try_as('ms_acl_s_mallory',
             $$SELECT metastore.bulk_records('acl-s-own', '[{"op": "put", "key": "x", "metadata": 1, "created_by": "ms_acl_s_boss"}]')$$),
   '22023', 'a bulk operation with a created_by field is rejected (22023)');
-SELECT is(ms_acl_s.query_as('ms_acl_s_mallory',
+SELECT is(ms_test.query_as('ms_acl_s_mallory',
             $$SELECT created_by || ' ' || updated_by FROM metastore.put_record('acl-s-own', 'claims',
                 '{"created_by": "ms_acl_s_boss", "updated_by": "ms_acl_s_boss"}')$$),
   'ms_acl_s_mallory ms_acl_s_mallory', 'audit-looking fields inside metadata do not touch the audit columns');
@@ -262,12 +198,12 @@ SELECT * FROM metastore.create_api_key('acl-s-victim') \gset victim_
 SELECT * FROM metastore.create_api_key('acl-s-keyuser') \gset keyuser_
 SELECT * FROM metastore.create_api_key(session_user) \gset super_
 SELECT is(metastore.revoke_api_key(:'victim_prefix'), true, 'precondition: the victim''s key is revoked');
-SELECT is(ms_acl_s.err_as('ms_acl_s_mallory', format('SELECT metastore.authenticate(%L)', :'victim_api_key')),
+SELECT is(ms_test.err_as('ms_acl_s_mallory', format('SELECT metastore.authenticate(%L)', :'victim_api_key')),
   '28000: invalid API key / The key has been revoked.',
   'mallory authenticating with another principal''s revoked key -> 28000');
-SELECT is(ms_acl_s.try_as('ms_acl_s_mallory', format('SELECT metastore.revoke_api_key(%L)', :'keyuser_prefix')), '42501',
+SELECT is(ms_test.try_as('ms_acl_s_mallory', format('SELECT metastore.revoke_api_key(%L)', :'keyuser_prefix')), '42501',
   'mallory cannot revoke another principal''s key (42501)');
-SELECT is(ms_acl_s.try_as('ms_acl_s_mallory', format('SELECT metastore.revoke_api_key(%L)', :'keyuser_prefix'), 'ms_acl_s_boss'),
+SELECT is(ms_test.try_as('ms_acl_s_mallory', format('SELECT metastore.revoke_api_key(%L)', :'keyuser_prefix'), 'ms_acl_s_boss'),
   '42501', '... not even after SET ROLE');
 
 -- after authenticate, changing the session user or current_user changes nothing
@@ -275,8 +211,8 @@ SAVEPOINT shim;
 SELECT metastore.authenticate(:'keyuser_api_key') AS shim_returned \gset
 SET SESSION AUTHORIZATION ms_acl_s_boss;
 SELECT metastore.current_principal() AS shim_after_ssa \gset
-SELECT ms_acl_s.attempt($$SELECT metastore.get_record('acl-s-boss', 'plan')$$) AS shim_boss_read \gset
-SELECT ms_acl_s.attempt($$SELECT metastore.put_record('acl-s-key', 'k', '{}')$$) AS shim_key_write \gset
+SELECT ms_test.attempt($$SELECT metastore.get_record('acl-s-boss', 'plan')$$) AS shim_boss_read \gset
+SELECT ms_test.attempt($$SELECT metastore.put_record('acl-s-key', 'k', '{}')$$) AS shim_key_write \gset
 RESET SESSION AUTHORIZATION;
 SET ROLE ms_acl_s_boss;
 SELECT metastore.current_principal() AS shim_after_setrole \gset
@@ -295,8 +231,8 @@ SELECT is(:'shim_boss_read' || ' ' || :'shim_key_write', '42501 ok',
 -- a key whose principal is named like the superuser role gets no superuser powers
 SAVEPOINT superkey;
 SELECT metastore.authenticate(:'super_api_key') AS superkey_returned \gset
-SELECT ms_acl_s.attempt($$SELECT metastore.get_record('acl-s-boss', 'plan')$$) AS superkey_read \gset
-SELECT ms_acl_s.attempt($$SELECT metastore."grant"('acl-s-x', 'acl-s-x', 'reader')$$) AS superkey_grant \gset
+SELECT ms_test.attempt($$SELECT metastore.get_record('acl-s-boss', 'plan')$$) AS superkey_read \gset
+SELECT ms_test.attempt($$SELECT metastore."grant"('acl-s-x', 'acl-s-x', 'reader')$$) AS superkey_grant \gset
 ROLLBACK TO SAVEPOINT superkey;
 RELEASE SAVEPOINT superkey;
 SELECT is(:'superkey_returned'::text, session_user::text COLLATE "default",

@@ -5,13 +5,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION metastore;
 SELECT plan(55);
 
--- Everything a failed call could have touched, as one comparable string.
-CREATE FUNCTION pg_temp.ms_state() RETURNS text LANGUAGE sql AS $$
-  SELECT format('records=%s history=%s digest=%s',
-                (SELECT count(*) FROM metastore.records),
-                (SELECT count(*) FROM metastore.history),
-                md5(coalesce((SELECT string_agg(r::text, '|' ORDER BY r.id) FROM metastore.records r), '')))
-$$;
+\ir helpers/state.sql
 -- 'SQLSTATE: message' of the error a statement raises.  Its effects are
 -- always rolled back: a statement that succeeds yields 'TAP00: no error'.
 CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text LANGUAGE plpgsql AS $$

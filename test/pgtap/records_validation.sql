@@ -6,13 +6,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION metastore;
 SELECT plan(54);
 
--- Everything a failed call could have touched, as one comparable string.
-CREATE FUNCTION pg_temp.ms_state() RETURNS text LANGUAGE sql AS $$
-  SELECT format('records=%s history=%s digest=%s',
-                (SELECT count(*) FROM metastore.records),
-                (SELECT count(*) FROM metastore.history),
-                md5(coalesce((SELECT string_agg(r::text, '|' ORDER BY r.id) FROM metastore.records r), '')))
-$$;
+\ir helpers/state.sql
 
 -- A live record the refused updates below aim at.
 SELECT is((metastore.put_record(namespace => 'val', key => 'existing', metadata => '{"keep": true}',
