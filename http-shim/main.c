@@ -3,6 +3,7 @@
  * the start-up / graceful-shutdown sequence of metastore-http.
  */
 #include "log.h"
+#include "routes.h"
 #include "server.h"
 #include "json.h"
 
@@ -236,6 +237,8 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+	/* metrics label each route of the extension's table (read once, before serving) */
+	routes_load_from_database(cfg.database_url);
 	if (!server_start(&cfg))
 		return 1;
 

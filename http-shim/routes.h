@@ -16,7 +16,10 @@ size_t		route_count(void);
 /* Label of index i (0 <= i < route_count()). */
 const char *route_label(size_t i);
 
-/* Index of the first pattern matching the raw (still percent-encoded) path; "other" when none. */
+/* Append the extension's route patterns, read once at start. */
+void		routes_load_from_database(const char *conninfo);
+
+/* Index of the most specific pattern matching the raw (still percent-encoded) path; "other" when none. */
 size_t		route_match(const char *path, size_t len);
 
 #endif

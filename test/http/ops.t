@@ -51,4 +51,13 @@ req(GET => '/no/such/thing');
 my ($after) = req(GET => '/metrics')->{raw} =~ /^metastore_http_requests_total\{[^}]*route="other"[^}]*status="404"[^}]*\} (\d+)$/m;
 is(($after // 0) - ($before // 0), 1, 'one more 404 request, counter + 1');
 
+# route labels come from the extension's route table (read by the shim at start)
+req(GET => '/records/some-key');
+req(POST => '/records/bulk', body => []);
+$m = req(GET => '/metrics')->{raw};
+like($m, qr/^metastore_http_requests_total\{route="\/records\/\{key\}",method="GET",[^}]*\} \d+$/m,
+     'a records request is labelled with its route pattern from metastore.http_routes');
+like($m, qr/^metastore_http_requests_total\{route="\/records\/bulk",method="POST",[^}]*\} \d+$/m,
+     'the most specific pattern wins (/records/bulk, not /records/{key})');
+
 done_testing();
