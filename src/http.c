@@ -310,6 +310,15 @@ error_response(Response *resp, int status, const char *code, const char *message
 				  "ApiKey realm=\"metastore\"");
 }
 
+/* An error answered by dispatch itself: its status comes from the one map, errors.c. */
+static void
+dispatch_error(Response *resp, int sqlerrcode, const char *message, const char *details,
+			   const char *hint)
+{
+	error_response(resp, ms_http_status(sqlerrcode, false), unpack_sql_state(sqlerrcode),
+				   message, details, hint);
+}
+
 /* Push "name": string into the object being built. */
 static void
 push_string(JsonbParseState **st, const char *name, const char *value)
@@ -436,7 +445,7 @@ dispatch(Response *resp, const char *method, const char *path, Jsonb *query,
 
 	if (!split_path(path, segs, &nseg))
 	{
-		error_response(resp, 400, "22P02", "malformed request path", NULL,
+		dispatch_error(resp, MS_ERRCODE_MALFORMED, "malformed request path", NULL,
 					   "Percent-encode reserved characters in path segments.");
 		return;
 	}
@@ -465,14 +474,14 @@ dispatch(Response *resp, const char *method, const char *path, Jsonb *query,
 			resp->status = 204;
 			return;
 		}
-		error_response(resp, 405, "MS405",
+		dispatch_error(resp, MS_ERRCODE_METHOD_NOT_ALLOWED,
 					   psprintf("method %s is not allowed on %s", method, path),
 					   psprintf("Allowed: %s.", allow.data), NULL);
 		return;
 	}
 	if (best == NULL)
 	{
-		error_response(resp, 404, "MS404", psprintf("no route for %s %s", method, path),
+		dispatch_error(resp, MS_ERRCODE_NOT_FOUND, psprintf("no route for %s %s", method, path),
 					   NULL, "GET /openapi.json lists every route.");
 		return;
 	}
@@ -483,7 +492,7 @@ dispatch(Response *resp, const char *method, const char *path, Jsonb *query,
 
 		if (key == NULL)
 		{
-			error_response(resp, 401, "28000", "authentication required",
+			dispatch_error(resp, MS_ERRCODE_BAD_CREDENTIALS, "authentication required",
 						   "Send Authorization: ApiKey <key> (or Bearer <key>, or X-API-Key).",
 						   NULL);
 			return;

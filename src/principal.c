@@ -91,13 +91,6 @@ ms_current_principal(void)
 	return GetUserNameFromId(GetSessionUserId(), false);
 }
 
-/* True when this transaction authenticated with an API key. */
-bool
-ms_principal_is_authenticated(void)
-{
-	return auth_principal != NULL;
-}
-
 /* A superuser session that did not authenticate with a key may do anything. */
 bool
 ms_principal_is_superuser(void)

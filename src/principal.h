@@ -10,7 +10,6 @@
 #include "postgres.h"
 
 extern const char *ms_current_principal(void);
-extern bool ms_principal_is_authenticated(void);
 extern bool ms_principal_is_superuser(void);
 extern void ms_set_authenticated_principal(const char *principal);
 extern char *ms_check_principal_name(text *name, const char *argname);
