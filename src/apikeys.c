@@ -199,6 +199,31 @@ secret_by_id(const char *id)
 	return NULL;
 }
 
+/*
+ * A key for another purpose (e.g. sealing search cursors), derived from the
+ * current or the previous server secret; false when no previous secret is
+ * configured.  Each purpose gets an independent key.
+ */
+bool
+ms_server_subkey(bool previous, const char *purpose, unsigned char *out, size_t outlen)
+{
+	ServerSecret *s = &current_secret;
+
+	if (previous)
+	{
+		if (ms_previous_server_secret_file == NULL || ms_previous_server_secret_file[0] == '\0')
+			return false;
+		load_secret(&previous_secret, "metastore.previous_server_secret_file",
+					ms_previous_server_secret_file);
+		s = &previous_secret;
+	}
+	else
+		load_secret(&current_secret, "metastore.server_secret_file", ms_server_secret_file);
+	crypto_generichash(out, outlen, (const unsigned char *) purpose, strlen(purpose),
+					   s->key, sizeof(s->key));
+	return true;
+}
+
 /* Keyed hash of a whole key. */
 static void
 hash_key(const ServerSecret *s, const char *key, size_t len, unsigned char out[HASH_BYTES])

@@ -39,6 +39,8 @@
 #define MS_ERRCODE_LIMIT_EXCEEDED		ERRCODE_PROGRAM_LIMIT_EXCEEDED
 /* 22P02: malformed input text, e.g. JSON that does not parse (HTTP 400) */
 #define MS_ERRCODE_MALFORMED			ERRCODE_INVALID_TEXT_REPRESENTATION
+/* MS400: a search cursor that was altered, or not issued by this server for this query (HTTP 400) */
+#define MS_ERRCODE_BAD_CURSOR			MAKE_SQLSTATE('M','S','4','0','0')
 /* 40001: a concurrent transaction got in the way; retry the whole request (HTTP 409) */
 #define MS_ERRCODE_RETRY				ERRCODE_T_R_SERIALIZATION_FAILURE
 
