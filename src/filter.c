@@ -327,9 +327,8 @@ wrap_value(const MsField *f, JsonbValue *v, bool as_array)
 	{
 		pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 		pushJsonbValue(&st, WJB_ELEM, v);
+		/* closing the array adds it to the enclosing object, if any */
 		res = pushJsonbValue(&st, WJB_END_ARRAY, NULL);
-		if (f->npath > 0)
-			pushJsonbValue(&st, WJB_VALUE, res);
 	}
 	else if (f->npath > 0)
 		pushJsonbValue(&st, WJB_VALUE, v);
