@@ -57,6 +57,14 @@ rc=$?
 grep -vE '^[[:space:]]*ok [0-9]+' "$OUT/pgtap.log"
 count_tap "$OUT/pgtap.log" "$rc"
 
+section "search, randomized against a reference (test/search)"
+if ls test/search/*.t >/dev/null 2>&1; then
+  prove --verbose test/search/*.t > "$OUT/search.log" 2>&1
+  rc=$?
+  grep -vE '^[[:space:]]*ok [0-9]+' "$OUT/search.log"
+  count_tap "$OUT/search.log" "$rc"
+fi
+
 section "HTTP shim (test/http)"
 # The suite drives a real shim: the AddressSanitizer build, so that memory
 # errors and leaks in the shim fail the run.  It logs in as a role with no

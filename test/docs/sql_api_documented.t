@@ -13,7 +13,7 @@ sub slurp { my $f = shift; open my $fh, '<', $f or die "$f: $!"; local $/; <$fh>
 my $sql = join "\n", map { slurp($_) } sort glob("$root/sql/install/*.sql");
 my %revoked = map { $_ => 1 } ($sql =~ /REVOKE ALL ON FUNCTION metastore\."?(\w+)"?\(/g);
 my %functions = map { $_ => 1 } ($sql =~ /CREATE FUNCTION metastore\."?(\w+)"?\(/g);
-my $docs = slurp("$root/docs/sql-api.md") . slurp("$root/docs/rest-api.md");
+my $docs = slurp("$root/docs/sql-api.md") . slurp("$root/docs/rest-api.md") . slurp("$root/docs/search.md");
 
 my @public = grep { !$revoked{$_} && !/^http_(records|metadata)_|^http_openapi$/ } sort keys %functions;
 ok(@public >= 20, 'found the public functions of the install script');
