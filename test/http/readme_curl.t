@@ -1,6 +1,6 @@
 #!/usr/bin/env perl
 # README's REST examples must work as written against `make run`'s demo data:
-# each curl of the "REST in five curls" block answers 2xx.
+# each curl of the "REST in six curls" block answers 2xx.
 use strict;
 use warnings;
 use FindBin;
@@ -11,7 +11,7 @@ use ShimTest;
 my $root = "$FindBin::Bin/../..";
 open my $fh, '<', "$root/README.md" or die $!;
 my $readme = do { local $/; <$fh> };
-my ($block) = $readme =~ /^## REST in five curls\n.*?^```sh\n(.*?)^```/ms;
+my ($block) = $readme =~ /^## REST in six curls\n.*?^```sh\n(.*?)^```/ms;
 ok($block, 'README has the curl block');
 
 # the demo data and principal that make run sets up
@@ -21,7 +21,7 @@ my $key = principal_key('demo', ['*', 'writer']);
 
 $block =~ s/\\\n\s*/ /g;                       # join continued lines
 my @curls = grep { /^curl / } split /\n/, $block;
-cmp_ok(scalar @curls, '>=', 5, 'five curl examples');
+cmp_ok(scalar @curls, '>=', 6, 'six curl examples');
 for my $c (@curls) {
     (my $cmd = $c) =~ s{http://127\.0\.0\.1:8002}{$ENV{METASTORE_URL}}g;
     $cmd .= q{ -o /dev/null -w '%{http_code}'};
