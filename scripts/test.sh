@@ -23,7 +23,7 @@ head -c 32 /dev/urandom > "$SECRET"
 chmod 0600 "$SECRET"
 [ "$(id -u)" -eq 0 ] && chown postgres "$SECRET"
 # pg_virtualenv makes the cluster, runs the suites against it, and drops it
-pg_virtualenv -v "$PG_MAJOR" -o "metastore.server_secret_file=$SECRET" scripts/run-suites.sh
+pg_virtualenv -t -v "$PG_MAJOR" -o "metastore.server_secret_file=$SECRET" scripts/run-suites.sh
 rc=$?
 if [ -s build/test/totals ]; then
   read -r passed failed < build/test/totals

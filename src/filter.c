@@ -504,6 +504,17 @@ two_digits(const char *s)
 	return (s[0] - '0') * 10 + (s[1] - '0');
 }
 
+/* Days in a month of the proleptic Gregorian calendar. */
+static int
+days_in_month(int year, int month)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
+		return 29;
+	return days[month - 1];
+}
+
 /*
  * An RFC 3339 timestamp (a zone is required; a date alone means midnight
  * UTC), checked by hand so that a bad one is our 22023, then converted by
@@ -521,7 +532,7 @@ want_timestamp(FilterCtx *cx, JsonbValue *v, const char *what)
 
 	if (len < 10 || two_digits(p) < 0 || two_digits(p + 2) < 0 || p[4] != '-' ||
 		(month = two_digits(p + 5)) < 1 || month > 12 || p[7] != '-' ||
-		(day = two_digits(p + 8)) < 1 || day > 31)
+		(day = two_digits(p + 8)) < 1 || day > days_in_month(two_digits(p) * 100 + two_digits(p + 2), month))
 		ok = false;
 	else if (len == 10)
 		s = psprintf("%sT00:00:00Z", s);
@@ -1162,9 +1173,6 @@ compile_node(FilterCtx *cx, JsonbContainer *node, bool neg, int depth, StringInf
 	bool		is_and = false;
 
 	check_stack_depth();
-	if (depth > MS_FILTER_MAX_DEPTH)
-		bad(cx, MS_ERRCODE_LIMIT_EXCEEDED, "the filter is nested deeper than %d levels",
-			MS_FILTER_MAX_DEPTH);
 	if (!JsonContainerIsObject(node))
 		bad(cx, MS_ERRCODE_INVALID_VALUE, "a filter must be an object");
 
@@ -1178,6 +1186,10 @@ compile_node(FilterCtx *cx, JsonbContainer *node, bool neg, int depth, StringInf
 	if (forms > 1 || JsonContainerSize(node) > 1)
 		bad(cx, MS_ERRCODE_INVALID_VALUE,
 			"a filter node is exactly one of {\"and\": [...]}, {\"or\": [...]}, {\"not\": {...}} or a leaf");
+	/* depth counts and/or/not levels, not the leaves under them */
+	if (depth + 1 > MS_FILTER_MAX_DEPTH)
+		bad(cx, MS_ERRCODE_LIMIT_EXCEEDED, "and/or/not are nested deeper than %d levels",
+			MS_FILTER_MAX_DEPTH);
 
 	if (jget(node, "not", &v))
 	{
@@ -1239,5 +1251,5 @@ ms_filter_compile(JsonbContainer *filter, MsParams *params, StringInfo buf)
 	cx.leaves = 0;
 	initStringInfo(&cx.loc);
 	appendStringInfoString(&cx.loc, "filter");
-	compile_node(&cx, filter, false, 1, buf);
+	compile_node(&cx, filter, false, 0, buf);
 }
