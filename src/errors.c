@@ -56,6 +56,8 @@ ms_http_status(int sqlerrcode, bool conditional)
 			return 401;
 		case ERRCODE_TRANSACTION_ROLLBACK:	/* class 40: retry */
 			return 409;
+		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:	/* class 54, e.g. 54001: JSON nested too deep to parse */
+			return 413;
 		case ERRCODE_INSUFFICIENT_RESOURCES:	/* class 53 */
 		case ERRCODE_CONNECTION_EXCEPTION:	/* class 08 */
 		case ERRCODE_OPERATOR_INTERVENTION:	/* class 57, except timeouts below */
