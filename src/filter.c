@@ -187,7 +187,7 @@ ms_jsonb_container_text(JsonbContainer *c)
 
 /* ---------------------------------------------------------------- errors */
 
-/* Reject the document at the current location (22023, or the code given). */
+/* Reject the document at the current location: 22023, or 54000 for a limit. */
 static void
 pg_attribute_printf(3, 4) pg_attribute_noreturn()
 bad(FilterCtx *cx, int code, const char *fmt,...)
@@ -198,8 +198,14 @@ bad(FilterCtx *cx, int code, const char *fmt,...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (code == MS_ERRCODE_LIMIT_EXCEEDED)
+		ereport(ERROR,
+				(errcode(MS_ERRCODE_LIMIT_EXCEEDED),
+				 errmsg("invalid search query: %s", msg),
+				 errdetail("At %s.", cx->loc.data),
+				 errhint("The limits are listed in docs/search.md.")));
 	ereport(ERROR,
-			(errcode(code),
+			(errcode(MS_ERRCODE_INVALID_VALUE),
 			 errmsg("invalid search query: %s", msg),
 			 errdetail("At %s.", cx->loc.data),
 			 errhint("The query language is described in docs/search.md.")));

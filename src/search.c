@@ -1046,9 +1046,7 @@ explain_search(PG_FUNCTION_ARGS)
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
 		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("explain_search must be called where a set is accepted")));
+		elog(ERROR, "explain_search must be called where a set is accepted");
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	desc = CreateTemplateTupleDesc(1);
 	TupleDescInitEntry(desc, (AttrNumber) 1, "explain_search", TEXTOID, -1, 0);
