@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION metastore;
-SELECT plan(22);
+SELECT plan(25);
 
 SELECT has_schema('metastore');
 SELECT has_table('metastore', 'records', 'records table exists');
@@ -36,7 +36,7 @@ SELECT set_eq($$
   SELECT p.proname::text FROM pg_proc p
    WHERE p.pronamespace = 'metastore'::regnamespace AND NOT p.prosecdef
      AND p.proname !~ '^http_' $$,
-  ARRAY['current_principal', 'history_trigger', 'protect_aggregate', 'cache_invalidate'],
+  ARRAY['current_principal', 'history_trigger', 'protect_aggregate', 'cache_invalidate', 'compile_filter'],
   'the only SECURITY INVOKER functions besides the http_* handlers read no table');
 SELECT is_empty($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -57,6 +57,19 @@ SELECT is_empty($$
   'every table belongs to metastore_owner with row level security enabled and forced');
 SELECT ok(NOT (SELECT rolsuper OR rolcanlogin OR rolbypassrls FROM pg_roles WHERE rolname = 'metastore_owner'),
   'metastore_owner is not a superuser, cannot log in and does not bypass RLS');
+SELECT ok((SELECT NOT rolsuper AND NOT rolcanlogin AND rolbypassrls FROM pg_roles WHERE rolname = 'metastore_search'),
+  'metastore_search (the role searches run as) cannot log in and is not a superuser');
+SELECT set_eq($$
+  SELECT c.relname::text || ':' || p.privilege_type FROM pg_class c,
+         LATERAL aclexplode(c.relacl) p
+   WHERE c.relnamespace = 'metastore'::regnamespace
+     AND p.grantee = (SELECT oid FROM pg_roles WHERE rolname = 'metastore_search') $$,
+  ARRAY['records:SELECT'],
+  'metastore_search may only SELECT from metastore.records');
+SELECT is_empty($$
+  SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member
+   WHERE m.roleid = (SELECT oid FROM pg_roles WHERE rolname = 'metastore_search') $$,
+  'no role is a member of metastore_search');
 SELECT ok(has_schema_privilege('public', 'metastore', 'USAGE'), 'PUBLIC may use the schema');
 SELECT ok(NOT has_function_privilege('public', 'metastore.protect_aggregate(regclass)', 'EXECUTE'),
   'PUBLIC cannot execute the install-time RLS helper');
