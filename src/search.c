@@ -237,13 +237,6 @@ proj_insert(List *nodes, char **path, int npath, int col)
 	return nodes;
 }
 
-/* SQL for a plain (non-path) field's JSON value. */
-static const char *
-field_json_sql(const MsField *f)
-{
-	return f->column;			/* jsonb_build_object converts every column type */
-}
-
 /*
  * The first select-list column: the item as jsonb (the whole record, or the
  * projected plain fields); metadata paths follow as their own columns.
@@ -252,14 +245,15 @@ static void
 build_select_list(Search *s)
 {
 	StringInfo	sql = &s->sql;
-	bool		want[32] = {false};
-	const char *names[] = {"id", "namespace", "key", "metadata", "tags", "owner",
+	bool		want[14] = {false};
+	static const char *const names[] = {"id", "namespace", "key", "metadata", "tags", "owner",
 		"content_type", "description", "version", "created_at",
 	"created_by", "updated_at", "updated_by", "deleted_at"};
 	List	   *paths = NIL;	/* of MsField * */
 	ListCell   *lc;
 	bool		first = true;
 
+	StaticAssertStmt(lengthof(names) == lengthof(want), "one flag per record field");
 	appendStringInfoString(sql, "SELECT jsonb_build_object(");
 	if (s->fields == NULL)
 	{
@@ -293,15 +287,11 @@ build_select_list(Search *s)
 			if (strcmp(names[k], f->name) == 0)
 				want[k] = true;
 	}
+	/* names[] are our own constants: each is a column of metastore.records */
 	for (int k = 0; k < lengthof(names); k++)
 		if (want[k])
 		{
-			const MsField *f = NULL;
-			MsField		tmp;
-
-			ms_field_resolve(names[k], strlen(names[k]), &tmp, "fields");
-			f = &tmp;
-			appendStringInfo(sql, "%s'%s', %s", first ? "" : ", ", names[k], field_json_sql(f));
+			appendStringInfo(sql, "%s'%s', r.%s", first ? "" : ", ", names[k], names[k]);
 			first = false;
 		}
 	appendStringInfoChar(sql, ')');
