@@ -7,11 +7,16 @@ CREATE EXTENSION IF NOT EXISTS metastore;
 -- the whole statement once
 SELECT metastore.compile_filter('{"field": "key", "op": "eq", "value": "a"}');
 
--- then only the filter line (the fifth)
-CREATE FUNCTION pg_temp.f(filter jsonb) RETURNS text
-LANGUAGE sql AS $$ SELECT btrim(split_part(metastore.compile_filter(filter), E'\n', 5)) $$;
+-- then, for each filter, only its line of the statement (the sixth) and the
+-- values bound to it (compile_search: $2 onwards, without the LIMIT)
+CREATE FUNCTION pg_temp.f(filter jsonb, OUT sql text, OUT params text)
+LANGUAGE sql AS $$
+  SELECT btrim(split_part(c.sql, E'\n', 6)),
+         array_to_string(c.params[2:cardinality(c.params) - 1], ' | ')
+    FROM metastore.compile_search('ns', jsonb_build_object('filter', filter)) c
+$$;
 
-SELECT label, pg_temp.f(filter::jsonb) AS sql FROM (VALUES
+SELECT label, (pg_temp.f(filter::jsonb)).* FROM (VALUES
   -- string columns
   ('key eq',            '{"field": "key", "op": "eq", "value": "a"}'),
   ('key neq',           '{"field": "key", "op": "neq", "value": "a"}'),
@@ -98,5 +103,19 @@ SELECT label, pg_temp.f(filter::jsonb) AS sql FROM (VALUES
 ) AS t(label, filter);
 
 -- hostile text never reaches the SQL: it is bound
-SELECT pg_temp.f('{"field": "metadata.a''); DROP TABLE x; --", "op": "eq", "value": "''; DROP TABLE y; --"}') AS hostile;
-SELECT pg_temp.f('{"field": "metadata.\"quoted\".b", "op": "exists"}') AS quoted_key;
+SELECT (pg_temp.f('{"field": "metadata.a''); DROP TABLE x; --", "op": "eq", "value": "''; DROP TABLE y; --"}')).*;
+SELECT (pg_temp.f('{"field": "metadata.\"quoted\".b", "op": "exists"}')).*;
+SELECT (pg_temp.f('{"field": "metadata.a", "op": "lt", "value": "\" || $ == 1 || \""}')).*;
+
+-- sort, projection and the keyset condition of a next page
+SELECT metastore.put_record('golden', k, jsonb_build_object('n', i), owner => CASE WHEN i > 2 THEN 'o' END)
+  FROM unnest(ARRAY['a', 'b', 'c', 'd']) WITH ORDINALITY AS t(k, i) \g /dev/null
+SELECT metastore.search_records('golden', '{"sort": [{"field": "version", "dir": "desc"}], "limit": 1}')->>'next_cursor' AS c1 \gset
+SELECT sql, params[2:] AS params
+  FROM metastore.compile_search('golden', jsonb_build_object(
+         'sort', '[{"field": "version", "dir": "desc"}]'::jsonb, 'limit', 1, 'cursor', :'c1'));
+SELECT metastore.search_records('golden', '{"sort": [{"field": "owner"}, {"field": "metadata.n", "dir": "desc"}], "fields": ["metadata.n", "owner"], "limit": 1}')->>'next_cursor' AS c2 \gset
+SELECT sql, params[2:] AS params
+  FROM metastore.compile_search('golden', jsonb_build_object(
+         'sort', '[{"field": "owner"}, {"field": "metadata.n", "dir": "desc"}]'::jsonb,
+         'fields', '["metadata.n", "owner"]'::jsonb, 'limit', 1, 'cursor', :'c2'));

@@ -849,6 +849,54 @@ typeof_guard(StringInfo buf, MsParams *p, MsField *f, JType t)
 	appendStringInfo(buf, ") = '%s' AND ", jtype_names[t]);
 }
 
+/* Append the jsonpath of a path of object keys: $."a"."b". */
+static void
+jp_path(StringInfo jp, const MsField *f)
+{
+	appendStringInfoChar(jp, '$');
+	for (int i = 0; i < f->npath; i++)
+	{
+		appendStringInfoChar(jp, '.');
+		escape_json(jp, f->path[i]);
+	}
+}
+
+/* The same in strict mode (no automatic unwrapping of arrays): strict $."a"."b". */
+static void
+jp_accessor(StringInfo jp, const MsField *f)
+{
+	appendStringInfoString(jp, "strict ");
+	jp_path(jp, f);
+}
+
+/* Append a scalar as a jsonpath literal (numbers exact, strings escaped as JSON). */
+static void
+jp_literal(StringInfo jp, JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvString:
+			escape_json(jp, jstring(v));
+			break;
+		case jbvNumeric:
+			appendStringInfoString(jp, DatumGetCString(DirectFunctionCall1(numeric_out,
+																		   NumericGetDatum(v->val.numeric))));
+			break;
+		case jbvBool:
+			appendStringInfoString(jp, v->val.boolean ? "true" : "false");
+			break;
+		default:
+			elog(ERROR, "unexpected jsonpath literal type %d", (int) v->type);
+	}
+}
+
+/* A jsonpath datum from its text (built only by this file, from escaped parts). */
+static Datum
+jp_datum(StringInfo jp)
+{
+	return DirectFunctionCall1(jsonpath_in, CStringGetDatum(jp->data));
+}
+
 /* A jsonpath that exists exactly when the object keys `path` (+ key) lead somewhere. */
 static Datum
 strict_path(const MsField *f, const char *key)
@@ -856,18 +904,13 @@ strict_path(const MsField *f, const char *key)
 	StringInfoData jp;
 
 	initStringInfo(&jp);
-	appendStringInfoString(&jp, "strict $");
-	for (int i = 0; i < f->npath; i++)
-	{
-		appendStringInfoChar(&jp, '.');
-		escape_json(&jp, f->path[i]);
-	}
+	jp_accessor(&jp, f);
 	if (key != NULL)
 	{
 		appendStringInfoChar(&jp, '.');
 		escape_json(&jp, key);
 	}
-	return DirectFunctionCall1(jsonpath_in, CStringGetDatum(jp.data));
+	return jp_datum(&jp);
 }
 
 /* Leaves over metadata and metadata.<path>: JSON semantics, mismatch is false. */
@@ -903,6 +946,33 @@ leaf_json(FilterCtx *cx, MsField *f, FilterOp op, JsonbValue *v, StringInfo buf)
 			ms_param_emit(buf, p, JSONBOID, JsonbPGetDatum(value_jsonb(cx, v)));
 			return nullable;
 		case OP_NEQ:
+			if (t == J_NULL)
+			{
+				/* present, of type null, and not equal to null: never */
+				appendStringInfoString(buf, "false");
+				return false;
+			}
+			if (f->keys_only && t != J_OBJECT && t != J_ARRAY)
+			{
+				/*
+				 * A jsonpath predicate: a mismatch or a missing path is unknown
+				 * (NULL), and the planner estimates it from the column's sample
+				 * (a jsonb_typeof() guard gets a blind 0.5% and wrecks plans).
+				 */
+				StringInfoData jp;
+
+				initStringInfo(&jp);
+				jp_accessor(&jp, f);
+				appendStringInfoString(&jp, " != ");
+				jp_literal(&jp, v);
+				/* jsonpath holds JSON null unequal to everything else; we call that a mismatch */
+				appendStringInfoString(&jp, " && ");
+				jp_path(&jp, f);
+				appendStringInfoString(&jp, " != null");
+				appendStringInfoString(buf, "r.metadata @@ ");
+				ms_param_emit(buf, p, JSONPATHOID, jp_datum(&jp));
+				return true;
+			}
 			typeof_guard(buf, p, f, t);
 			ms_field_path_expr(buf, p, f, false);
 			appendStringInfoString(buf, " <> ");
@@ -932,6 +1002,31 @@ leaf_json(FilterCtx *cx, MsField *f, FilterOp op, JsonbValue *v, StringInfo buf)
 				if (t != J_NUMBER && t != J_STRING)
 					bad(cx, MS_ERRCODE_INVALID_VALUE, "%s compares numbers or strings, not %s",
 						what, jtype_names[t]);
+				if (f->keys_only)
+				{
+					/*
+					 * jsonpath compares only numbers with numbers and strings
+					 * with strings, by code point, exactly as specified; see
+					 * OP_NEQ for why this beats a typeof guard.
+					 */
+					StringInfoData jp;
+
+					initStringInfo(&jp);
+					appendStringInfoString(&jp, "strict ");
+					for (int i = 0; i < nb; i++)
+					{
+						if (i > 0)
+							appendStringInfoString(&jp, " && ");
+						jp_path(&jp, f);
+						appendStringInfo(&jp, " %s ", op == OP_BETWEEN ? (i == 0 ? ">=" : "<=") : op_sql[op]);
+						if (t == J_STRING)
+							(void) want_string(cx, &bounds[i], what);	/* size check */
+						jp_literal(&jp, &bounds[i]);
+					}
+					appendStringInfoString(buf, "r.metadata @@ ");
+					ms_param_emit(buf, p, JSONPATHOID, jp_datum(&jp));
+					return true;
+				}
 				typeof_guard(buf, p, f, t);
 				for (int i = 0; i < nb; i++)
 				{
@@ -1015,6 +1110,19 @@ leaf_json(FilterCtx *cx, MsField *f, FilterOp op, JsonbValue *v, StringInfo buf)
 			appendStringInfoChar(buf, ')');
 			return nullable;
 		case OP_PREFIX:
+			if (f->keys_only)
+			{
+				StringInfoData jp;
+
+				initStringInfo(&jp);
+				jp_accessor(&jp, f);
+				appendStringInfoString(&jp, " starts with ");
+				(void) want_string(cx, v, what);
+				jp_literal(&jp, v);
+				appendStringInfoString(buf, "r.metadata @@ ");
+				ms_param_emit(buf, p, JSONPATHOID, jp_datum(&jp));
+				return true;
+			}
 			typeof_guard(buf, p, f, J_STRING);
 			appendStringInfoString(buf, "starts_with(");
 			ms_field_path_expr(buf, p, f, true);
@@ -1043,10 +1151,15 @@ leaf_json(FilterCtx *cx, MsField *f, FilterOp op, JsonbValue *v, StringInfo buf)
 				}
 				if (parent.npath == 0 && (op == OP_HAS_KEY || f->keys_only))
 				{
-					/* top level: the ? operator, answered by the jsonb_ops GIN index */
-					appendStringInfoString(buf, "(jsonb_typeof(r.metadata) = 'object' AND r.metadata ? ");
+					/*
+					 * top level: the ? operator, answered by the jsonb_ops GIN
+					 * index; @> '{}' keeps it to objects (? also matches the
+					 * strings of an array) and, unlike a jsonb_typeof() guard,
+					 * is estimated from the column's statistics
+					 */
+					appendStringInfoString(buf, "(r.metadata ? ");
 					ms_param_emit(buf, p, TEXTOID, CStringGetTextDatum(key));
-					appendStringInfoChar(buf, ')');
+					appendStringInfoString(buf, " AND r.metadata @> '{}')");
 					return false;
 				}
 				if (f->keys_only)

@@ -22,6 +22,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -35,6 +36,7 @@
 PG_FUNCTION_INFO_V1(search_records);
 PG_FUNCTION_INFO_V1(compile_filter);
 PG_FUNCTION_INFO_V1(explain_search);
+PG_FUNCTION_INFO_V1(compile_search);
 
 #define MS_SEARCH_MAX_SORT		4
 #define MS_SEARCH_MAX_FIELDS	32
@@ -598,7 +600,7 @@ append_keyset(Search *s, StringInfo sql)
 		if (s->keys[i].nullable || isnull[i] || s->keys[i].desc != s->keys[0].desc)
 			simple = false;
 
-	appendStringInfoString(sql, "\n   AND ");
+	appendStringInfoString(sql, "\n           AND ");
 	if (simple)
 	{
 		appendStringInfoChar(sql, '(');
@@ -668,7 +670,13 @@ append_keyset(Search *s, StringInfo sql)
 
 /* ---------------------------------------------------------------- the statement */
 
-/* Compile a query document into s->sql and s->params. */
+/*
+ * Compile a query document into s->sql and s->params.  The page is chosen in
+ * a subquery that carries only the row and its sort values; the items are
+ * built from its at most limit+1 rows, so a plan that sorts every match
+ * never builds JSON for rows it drops (PostgreSQL evaluates a select list
+ * below a Sort).
+ */
 static void
 build_search(Search *s, const char *ns, Jsonb *query)
 {
@@ -686,8 +694,11 @@ build_search(Search *s, const char *ns, Jsonb *query)
 	parse_sort(s);
 	s->first_sort_col = s->ncols + 1;
 	for (int i = 0; i < s->nkeys; i++)
-		appendStringInfo(sql, ", %s", s->keys[i].expr);
-	appendStringInfoString(sql, "\n  FROM metastore.records r\n WHERE r.deleted_at IS NULL\n   AND ");
+		appendStringInfo(sql, ", r.sort_%d", i + 1);
+	appendStringInfoString(sql, "\n  FROM (SELECT r.*");
+	for (int i = 0; i < s->nkeys; i++)
+		appendStringInfo(sql, ", %s AS sort_%d", s->keys[i].expr, i + 1);
+	appendStringInfoString(sql, "\n          FROM metastore.records r\n         WHERE r.deleted_at IS NULL\n           AND ");
 	if (s->ns != NULL)
 	{
 		appendStringInfoString(sql, "r.namespace = ");
@@ -697,18 +708,20 @@ build_search(Search *s, const char *ns, Jsonb *query)
 		appendStringInfoString(sql, "metastore.has_role(r.namespace, 'reader')");
 	if (s->filter != NULL)
 	{
-		appendStringInfoString(sql, "\n   AND ");
+		appendStringInfoString(sql, "\n           AND ");
 		ms_filter_compile(s->filter, &s->params, sql);
 	}
 	query_identity(s);
 	if (s->cursor != NULL)
 		append_keyset(s, sql);
-	appendStringInfoString(sql, "\n ORDER BY ");
+	appendStringInfoString(sql, "\n         ORDER BY ");
 	for (int i = 0; i < s->nkeys; i++)
-		appendStringInfo(sql, "%s%s%s", i ? ", " : "", s->keys[i].expr,
-						 s->keys[i].desc ? " DESC" : "");
-	appendStringInfoString(sql, "\n LIMIT ");
+		appendStringInfo(sql, "%ssort_%d%s", i ? ", " : "", i + 1, s->keys[i].desc ? " DESC" : "");
+	appendStringInfoString(sql, "\n         LIMIT ");
 	ms_param_emit(sql, &s->params, INT4OID, Int32GetDatum(s->limit + 1));
+	appendStringInfoString(sql, ") r\n ORDER BY ");
+	for (int i = 0; i < s->nkeys; i++)
+		appendStringInfo(sql, "%sr.sort_%d%s", i ? ", " : "", i + 1, s->keys[i].desc ? " DESC" : "");
 }
 
 /* ---------------------------------------------------------------- plans */
@@ -1059,4 +1072,36 @@ explain_search(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/*
+ * compile_search(namespace, query): the statement and its parameter values
+ * (as text), without running it: for PREPARE / EXPLAIN by hand and tests.
+ */
+Datum
+compile_search(PG_FUNCTION_ARGS)
+{
+	const char *ns = PG_ARGISNULL(0) ? NULL : ms_check_namespace(PG_GETARG_TEXT_PP(0));
+	Jsonb	   *query = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	TupleDesc	desc;
+	Datum	   *texts;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	Search		s;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "compile_search must return a record");
+	build_search(&s, ns, query);
+	texts = palloc(sizeof(Datum) * Max(s.params.n, 1));
+	for (int i = 0; i < s.params.n; i++)
+	{
+		Oid			out;
+		bool		varlena;
+
+		getTypeOutputInfo(s.params.types[i], &out, &varlena);
+		texts[i] = CStringGetTextDatum(OidOutputFunctionCall(out, s.params.values[i]));
+	}
+	values[0] = CStringGetTextDatum(s.sql.data);
+	values[1] = PointerGetDatum(construct_array(texts, s.params.n, TEXTOID, -1, false, TYPALIGN_INT));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

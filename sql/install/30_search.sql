@@ -41,6 +41,13 @@ AS 'MODULE_PATHNAME', 'compile_filter';
 COMMENT ON FUNCTION metastore.compile_filter(jsonb) IS
   'The SQL statement a search with this filter runs (default sort and limit; values appear as $n parameters).';
 
+CREATE FUNCTION metastore.compile_search(namespace text, query jsonb DEFAULT '{}',
+                                         OUT sql text, OUT params text[])
+LANGUAGE c STABLE
+AS 'MODULE_PATHNAME', 'compile_search';
+COMMENT ON FUNCTION metastore.compile_search(text, jsonb) IS
+  'The statement search_records runs for this query and its parameter values ($1, $2, ... as text), without running it.';
+
 CREATE FUNCTION metastore.explain_search(namespace text, query jsonb DEFAULT '{}',
                                          analyze_query boolean DEFAULT false)
 RETURNS SETOF text
