@@ -54,7 +54,7 @@ SELECT label, (pg_temp.f(filter::jsonb)).* FROM (VALUES
   ('tags array_contains','{"field": "tags", "op": "array_contains", "value": ["a", "b"]}'),
   ('tags in',           '{"field": "tags", "op": "in", "value": ["a", "b"]}'),
   ('tags exists',       '{"field": "tags", "op": "exists"}'),
-  -- metadata paths of object keys: containment, ? and @? where exact
+  -- metadata paths of object keys: containment (@>), @? and @@ where exact
   ('md eq scalar',      '{"field": "metadata.a.b", "op": "eq", "value": 5}'),
   ('md eq null',        '{"field": "metadata.a", "op": "eq", "value": null}'),
   ('md eq object',      '{"field": "metadata.a", "op": "eq", "value": {"x": 1}}'),
