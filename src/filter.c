@@ -271,28 +271,41 @@ jget(JsonbContainer *obj, const char *key, JsonbValue *out)
 	return getKeyJsonValueFromContainer(obj, key, strlen(key), out) != NULL;
 }
 
-/* Reject keys of obj that are not in allowed (NULL-terminated). */
-static void
-check_keys(FilterCtx *cx, JsonbContainer *obj, const char *const *allowed, const char *what)
+/*
+ * Does obj have a key that is not in allowed (NULL-terminated)?  The first
+ * such key goes to *unknown.  Shared by every part of a query document.
+ */
+bool
+ms_jsonb_unknown_key(JsonbContainer *obj, const char *const *allowed, JsonbValue *unknown)
 {
 	JsonbIterator *it = JsonbIteratorInit(obj);
-	JsonbValue	v;
 	JsonbIteratorToken tok;
 
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	while ((tok = JsonbIteratorNext(&it, unknown, true)) != WJB_DONE)
 	{
 		bool		ok = false;
 
 		if (tok != WJB_KEY)
 			continue;
 		for (int i = 0; allowed[i] != NULL; i++)
-			if (strlen(allowed[i]) == v.val.string.len &&
-				memcmp(allowed[i], v.val.string.val, v.val.string.len) == 0)
+			if (strlen(allowed[i]) == unknown->val.string.len &&
+				memcmp(allowed[i], unknown->val.string.val, unknown->val.string.len) == 0)
 				ok = true;
 		if (!ok)
-			bad(cx, MS_ERRCODE_INVALID_VALUE, "unknown key \"%.*s\" in %s",
-				Min(v.val.string.len, 64), v.val.string.val, what);
+			return true;
 	}
+	return false;
+}
+
+/* Reject keys of obj that are not in allowed. */
+static void
+check_keys(FilterCtx *cx, JsonbContainer *obj, const char *const *allowed, const char *what)
+{
+	JsonbValue	v;
+
+	if (ms_jsonb_unknown_key(obj, allowed, &v))
+		bad(cx, MS_ERRCODE_INVALID_VALUE, "unknown key \"%.*s\" in %s",
+			Min(v.val.string.len, 64), v.val.string.val, what);
 }
 
 /* A value as a jsonb datum, within the size limit. */
@@ -897,22 +910,6 @@ jp_datum(StringInfo jp)
 	return DirectFunctionCall1(jsonpath_in, CStringGetDatum(jp->data));
 }
 
-/* A jsonpath that exists exactly when the object keys `path` (+ key) lead somewhere. */
-static Datum
-strict_path(const MsField *f, const char *key)
-{
-	StringInfoData jp;
-
-	initStringInfo(&jp);
-	jp_accessor(&jp, f);
-	if (key != NULL)
-	{
-		appendStringInfoChar(&jp, '.');
-		escape_json(&jp, key);
-	}
-	return jp_datum(&jp);
-}
-
 /* Leaves over metadata and metadata.<path>: JSON semantics, mismatch is false. */
 static bool
 leaf_json(FilterCtx *cx, MsField *f, FilterOp op, JsonbValue *v, StringInfo buf)
@@ -1155,6 +1152,7 @@ leaf_json(FilterCtx *cx, MsField *f, FilterOp op, JsonbValue *v, StringInfo buf)
 				char	   *key = NULL;
 				MsField		parent = *f;
 
+				parent.path_param = 0;	/* its own, shorter path */
 				if (op == OP_HAS_KEY)
 					key = want_string(cx, v, what);
 				else if (f->npath == 0)
@@ -1171,16 +1169,22 @@ leaf_json(FilterCtx *cx, MsField *f, FilterOp op, JsonbValue *v, StringInfo buf)
 				if (f->keys_only)
 				{
 					/*
-					 * Strict member accessors: exactly #>'s object-key lookup
-					 * (an array or a scalar has no members), answered by the
-					 * jsonb_ops GIN index like ? and estimated from the
-					 * column's statistics.  (? alone would also match the
-					 * strings of a top-level array, and guarding it costs
-					 * about 10% on a key-order walk.)
+					 * The first key must be a top-level key: ? finds it through
+					 * the jsonb_ops GIN index (which cannot answer a path's
+					 * existence by itself, nor can @?) and the planner
+					 * estimates it from the column's statistics.  Then -> with
+					 * a text key is exactly "the object has this key": it
+					 * finds no member of an array or a scalar.
 					 */
-					appendStringInfoString(buf, "r.metadata @? ");
-					ms_param_emit(buf, p, JSONPATHOID, strict_path(&parent, key));
-					return true;
+					appendStringInfoString(buf, "(r.metadata ? ");
+					ms_param_emit(buf, p, TEXTOID,
+								  CStringGetTextDatum(parent.npath > 0 ? parent.path[0] : key));
+					appendStringInfoString(buf, " AND (");
+					ms_field_path_expr(buf, p, &parent, false);
+					appendStringInfoString(buf, " -> ");
+					ms_param_emit(buf, p, TEXTOID, CStringGetTextDatum(key));
+					appendStringInfoString(buf, ") IS NOT NULL)");
+					return false;
 				}
 				if (op == OP_EXISTS)
 				{

@@ -61,5 +61,7 @@ extern void ms_field_resolve(const char *name, int len, MsField *out, const char
 extern void ms_field_path_expr(StringInfo buf, MsParams *p, MsField *f, bool as_text);
 extern void ms_filter_compile(JsonbContainer *filter, MsParams *params, StringInfo buf);
 extern char *ms_jsonb_container_text(JsonbContainer *c);
+extern bool ms_jsonb_unknown_key(JsonbContainer *obj, const char *const *allowed,
+								 JsonbValue *unknown);
 
 #endif

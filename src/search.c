@@ -138,8 +138,6 @@ static void
 parse_query(Search *s, Jsonb *query)
 {
 	static const char *const allowed[] = {"filter", "fields", "sort", "limit", "cursor", NULL};
-	JsonbIterator *it;
-	JsonbIteratorToken tok;
 	JsonbValue	v;
 
 	s->limit = MS_SEARCH_DEFAULT_LIMIT;
@@ -147,21 +145,9 @@ parse_query(Search *s, Jsonb *query)
 		return;
 	if (!JB_ROOT_IS_OBJECT(query))
 		bad_query("query", "the query must be a JSON object");
-	it = JsonbIteratorInit(&query->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		bool		ok = false;
-
-		if (tok != WJB_KEY)
-			continue;
-		for (int i = 0; allowed[i] != NULL; i++)
-			if (strlen(allowed[i]) == v.val.string.len &&
-				memcmp(allowed[i], v.val.string.val, v.val.string.len) == 0)
-				ok = true;
-		if (!ok)
-			bad_query("query", "unknown key \"%.*s\" (keys: filter, fields, sort, limit, cursor)",
-					  Min(v.val.string.len, 64), v.val.string.val);
-	}
+	if (ms_jsonb_unknown_key(&query->root, allowed, &v))
+		bad_query("query", "unknown key \"%.*s\" (keys: filter, fields, sort, limit, cursor)",
+				  Min(v.val.string.len, 64), v.val.string.val);
 	if (get_key(&query->root, "filter", &v))
 	{
 		if (!is_container(&v, true))
@@ -370,26 +356,13 @@ parse_sort(Search *s)
 			JsonbValue	fv,
 						dv;
 			char	   *where = psprintf("sort[%d]", i);
-			JsonbIterator *it;
-			JsonbIteratorToken tok;
 			JsonbValue	kv;
 
 			if (!is_container(e, true))
 				bad_query(where, "a sort entry must be an object {\"field\", \"dir\"}");
-			it = JsonbIteratorInit(e->val.binary.data);
-			while ((tok = JsonbIteratorNext(&it, &kv, true)) != WJB_DONE)
-				if (tok == WJB_KEY)
-				{
-					bool		ok = false;
-
-					for (int a = 0; allowed[a]; a++)
-						if (strlen(allowed[a]) == kv.val.string.len &&
-							memcmp(allowed[a], kv.val.string.val, kv.val.string.len) == 0)
-							ok = true;
-					if (!ok)
-						bad_query(where, "unknown key \"%.*s\" in a sort entry",
-								  Min(kv.val.string.len, 64), kv.val.string.val);
-				}
+			if (ms_jsonb_unknown_key(e->val.binary.data, allowed, &kv))
+				bad_query(where, "unknown key \"%.*s\" in a sort entry",
+						  Min(kv.val.string.len, 64), kv.val.string.val);
 			if (!get_key(e->val.binary.data, "field", &fv) || fv.type != jbvString)
 				bad_query(where, "a sort entry needs \"field\" (a string)");
 			ms_field_resolve(fv.val.string.val, fv.val.string.len, &f, psprintf("%s.field", where));
@@ -464,6 +437,18 @@ push_jsonb(JsonbParseState **st, JsonbIteratorToken tok, Jsonb *j)
 	pushJsonbValue(st, tok, &v);
 }
 
+/* Push an object key. */
+static void
+push_key(JsonbParseState **st, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+}
+
 /* A numeric JsonbValue from an int64. */
 static JsonbValue
 numeric_value(int64 n)
@@ -512,18 +497,11 @@ make_cursor(Search *s, HeapTuple tup, TupleDesc desc)
 				pushJsonbValue(&st, WJB_ELEM, &v);
 				break;
 			case JSONBOID:
-				{
-					JsonbValue	k;
-
-					pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-					k.type = jbvString;
-					k.val.string.val = "v";
-					k.val.string.len = 1;
-					pushJsonbValue(&st, WJB_KEY, &k);
-					push_jsonb(&st, WJB_VALUE, DatumGetJsonbP(d));
-					pushJsonbValue(&st, WJB_END_OBJECT, NULL);
-					break;
-				}
+				pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+				push_key(&st, "v");
+				push_jsonb(&st, WJB_VALUE, DatumGetJsonbP(d));
+				pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+				break;
 			default:
 				elog(ERROR, "unexpected sort type %u", s->keys[i].type);
 		}
@@ -893,14 +871,10 @@ proj_emit(JsonbParseState **st, List *nodes, HeapTuple tup, TupleDesc desc)
 	foreach(lc, nodes)
 	{
 		ProjNode   *n = lfirst(lc);
-		JsonbValue	k;
 
 		if (!proj_has_value(n, tup, desc))
 			continue;
-		k.type = jbvString;
-		k.val.string.val = n->key;
-		k.val.string.len = strlen(n->key);
-		pushJsonbValue(st, WJB_KEY, &k);
+		push_key(st, n->key);
 		if (n->col != 0)
 		{
 			bool		isnull;
@@ -941,10 +915,7 @@ push_item(Search *s, JsonbParseState **st, HeapTuple tup, TupleDesc desc)
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 		if (tok == WJB_KEY || tok == WJB_VALUE)
 			pushJsonbValue(st, tok, &v);
-	v.type = jbvString;
-	v.val.string.val = "metadata";
-	v.val.string.len = 8;
-	pushJsonbValue(st, WJB_KEY, &v);
+	push_key(st, "metadata");
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
 	proj_emit(st, s->proj, tup, desc);
 	pushJsonbValue(st, WJB_END_OBJECT, NULL);
@@ -977,21 +948,17 @@ search_records(PG_FUNCTION_ARGS)
 
 	n = SPI_processed;
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	v.type = jbvString;
-	v.val.string.val = "items";
-	v.val.string.len = 5;
-	pushJsonbValue(&st, WJB_KEY, &v);
+	push_key(&st, "items");
 	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	for (uint64 i = 0; i < n && i < (uint64) s.limit; i++)
 		push_item(&s, &st, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
 	if (n > (uint64) s.limit)
 		next = make_cursor(&s, SPI_tuptable->vals[s.limit - 1], SPI_tuptable->tupdesc);
-	v.val.string.val = "next_cursor";
-	v.val.string.len = 11;
-	pushJsonbValue(&st, WJB_KEY, &v);
+	push_key(&st, "next_cursor");
 	if (next != NULL)
 	{
+		v.type = jbvString;
 		v.val.string.val = next;
 		v.val.string.len = strlen(next);
 	}
@@ -1012,16 +979,12 @@ compile_filter(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *filter = PG_GETARG_JSONB_P(0);
 	JsonbParseState *st = NULL;
-	JsonbValue	k;
 	JsonbValue	f;
 	Search		s;
 
 	/* wrap it as {"filter": ...} so it goes through the same path as a search */
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	k.type = jbvString;
-	k.val.string.val = "filter";
-	k.val.string.len = 6;
-	pushJsonbValue(&st, WJB_KEY, &k);
+	push_key(&st, "filter");
 	if (!JB_ROOT_IS_OBJECT(filter))
 		ereport(ERROR,
 				(errcode(MS_ERRCODE_INVALID_VALUE),
