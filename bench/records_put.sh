@@ -203,23 +203,10 @@ for s in "${SIDES[@]}"; do MED[$s]=$(echo "${TPS[$s]}" | median); done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 fmt() { awk -v x="$1" 'BEGIN {printf "%.0f\n", x}'; }
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-ram=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+source "$ROOT/bench/lib.sh"
 server=$(sql -c "SELECT version()")
 settings=$(sql -c "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name)
                    FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync', 'shared_buffers', 'wal_level', 'full_page_writes')")
-rev=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
-# the server runs the *installed* library, which may lag the working tree
-build="installed library not found locally"
-libdir=$(/usr/lib/postgresql/"$PG_MAJOR"/bin/pg_config --pkglibdir 2>/dev/null || true)
-if [ -n "$libdir" ] && [ -r "$libdir/metastore.so" ]; then
-  inst=$(md5sum < "$libdir/metastore.so" | cut -c1-12)
-  build="installed metastore.so md5 $inst"
-  if [ -r "$ROOT/metastore.so" ]; then
-    if [ "$inst" = "$(md5sum < "$ROOT/metastore.so" | cut -c1-12)" ]; then build="$build (= the working tree's build)"
-    else build="$build (differs from the working tree's metastore.so: run make install to measure that)"; fi
-  fi
-fi
 cmd="bench/records_put.sh"
 for v in BENCH_KEYS BENCH_SECONDS BENCH_ROUNDS BENCH_CLIENTS BENCH_WARMUP PGOPTIONS; do
   [ -n "${!v:-}" ] && cmd="$v='${!v}' $cmd"

@@ -302,19 +302,7 @@ run_pair() {
 
 # ---- the machine, once ---------------------------------------------------------------
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-ram=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
-rev=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
-build="installed library not found locally"
-libdir=$(/usr/lib/postgresql/"$PG_MAJOR"/bin/pg_config --pkglibdir 2>/dev/null || true)
-if [ -n "$libdir" ] && [ -r "$libdir/metastore.so" ]; then
-  inst=$(md5sum < "$libdir/metastore.so" | cut -c1-12)
-  build="installed metastore.so md5 $inst"
-  if [ -r "$ROOT/metastore.so" ]; then
-    if [ "$inst" = "$(md5sum < "$ROOT/metastore.so" | cut -c1-12)" ]; then build="$build (= the working tree's build)"
-    else build="$build (differs from the working tree's metastore.so)"; fi
-  fi
-fi
+source "$ROOT/bench/lib.sh"
 cmd="bench/search.sh"
 for v in BENCH_SIZES BENCH_OTHER BENCH_SECONDS BENCH_ROUNDS BENCH_WARMUP BENCH_LIMIT BENCH_PAGES BENCH_PROTOCOL \
          BENCH_CLUSTER BENCH_SERVER_SETTINGS PGOPTIONS; do
