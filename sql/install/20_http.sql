@@ -14,6 +14,8 @@ CREATE TABLE metastore.http_routes (
   operation_id text    NOT NULL UNIQUE,
   tag          text    NOT NULL,
   summary      text    NOT NULL,
+  query_params jsonb   NOT NULL DEFAULT '[]',  -- OpenAPI parameter objects ("in": "query") beyond namespace
+  request_schema jsonb,                       -- JSON Schema of the body, for openapi()
   PRIMARY KEY (method, path)
 );
 COMMENT ON TABLE metastore.http_routes IS

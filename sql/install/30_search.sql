@@ -131,3 +131,32 @@ INSERT INTO metastore.http_routes (method, path, handler, auth, operation_id, ta
    'Search live records: body {filter, fields, sort, limit, cursor} (docs/search.md); answers {items, next_cursor}'),
   ('GET',  '/api/v1/metadata', 'metastore.http_metadata_list(jsonb)',  true, 'listMetadata',  'metadata',
    'List metadata entries by key: ?prefix=, ?tags=a,b (all), ?owner=, ?limit= (1-1000), ?cursor=');
+
+-- the OpenAPI description of the two routes
+UPDATE metastore.http_routes SET request_schema = $schema$
+{
+  "type": "object",
+  "additionalProperties": false,
+  "description": "A search query (docs/search.md). Every part is optional.",
+  "properties": {
+    "filter": {"$ref": "#/components/schemas/SearchFilter"},
+    "fields": {"type": "array", "maxItems": 32, "items": {"type": "string"}},
+    "sort": {"type": "array", "maxItems": 4, "items": {"type": "object", "additionalProperties": false,
+             "required": ["field"], "properties": {"field": {"type": "string"}, "dir": {"enum": ["asc", "desc"]}}}},
+    "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+    "cursor": {"type": ["string", "null"], "maxLength": 4096}
+  }
+}
+$schema$::jsonb
+ WHERE operation_id = 'searchRecords';
+UPDATE metastore.http_routes SET query_params = $params$
+[
+  {"name": "namespace", "in": "query", "required": false, "description": "Namespace (or the X-Namespace header); default \"default\".", "schema": {"type": "string"}},
+  {"name": "prefix", "in": "query", "required": false, "description": "Key prefix.", "schema": {"type": "string"}},
+  {"name": "tags", "in": "query", "required": false, "description": "Comma-separated tags; an entry must have all of them.", "schema": {"type": "string"}},
+  {"name": "owner", "in": "query", "required": false, "schema": {"type": "string"}},
+  {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}},
+  {"name": "cursor", "in": "query", "required": false, "description": "next_cursor of the previous page.", "schema": {"type": "string"}}
+]
+$params$::jsonb
+ WHERE operation_id = 'listMetadata';

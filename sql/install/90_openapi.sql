@@ -22,10 +22,12 @@ AS $$
                        THEN jsonb_build_array(jsonb_build_object('name', 'namespace', 'in', 'query',
                               'required', false, 'description', 'Namespace (or the X-Namespace header); default "default".',
                               'schema', jsonb_build_object('type', 'string')))
-                       ELSE '[]'::jsonb END,
+                       ELSE '[]'::jsonb END
+               || r.query_params,
              'requestBody', CASE WHEN r.method IN ('POST', 'PUT', 'PATCH') THEN
                               jsonb_build_object('required', false, 'content',
-                                jsonb_build_object('application/json', jsonb_build_object('schema', '{}'::jsonb)))
+                                jsonb_build_object('application/json',
+                                  jsonb_build_object('schema', coalesce(r.request_schema, '{}'::jsonb))))
                             END,
              'security', CASE WHEN r.auth THEN '[{"ApiKeyHeader": []}, {"XApiKey": []}]'::jsonb ELSE '[]'::jsonb END,
              'responses', jsonb_build_object(
@@ -51,6 +53,22 @@ AS $$
                           'description', 'Authorization: ApiKey <key> (or Bearer <key>)'),
         'XApiKey', jsonb_build_object('type', 'apiKey', 'in', 'header', 'name', 'X-API-Key')),
       'schemas', jsonb_build_object(
+        'SearchFilter', $filter$
+          {"description": "and / or / not, or a leaf {field, op, value} (docs/search.md)",
+           "oneOf": [
+             {"type": "object", "additionalProperties": false, "required": ["and"],
+              "properties": {"and": {"type": "array", "items": {"$ref": "#/components/schemas/SearchFilter"}}}},
+             {"type": "object", "additionalProperties": false, "required": ["or"],
+              "properties": {"or": {"type": "array", "items": {"$ref": "#/components/schemas/SearchFilter"}}}},
+             {"type": "object", "additionalProperties": false, "required": ["not"],
+              "properties": {"not": {"$ref": "#/components/schemas/SearchFilter"}}},
+             {"type": "object", "additionalProperties": false, "required": ["field", "op"],
+              "properties": {
+                "field": {"type": "string", "description": "key, namespace, tags, owner, version, created_at, updated_at, created_by, updated_by, metadata or metadata.<path>"},
+                "op": {"enum": ["eq", "neq", "lt", "lte", "gt", "gte", "between", "in", "contains",
+                                "array_contains", "prefix", "exists", "has_key"]},
+                "value": {}}}]}
+        $filter$::jsonb,
         'Error', jsonb_build_object('type', 'object', 'required', jsonb_build_array('code', 'message'),
           'properties', jsonb_build_object(
             'code', jsonb_build_object('type', 'string', 'description', 'SQLSTATE'),

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION metastore;
-SELECT plan(25);
+SELECT plan(27);
 
 SELECT has_schema('metastore');
 SELECT has_table('metastore', 'records', 'records table exists');
@@ -70,6 +70,11 @@ SELECT is_empty($$
   SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member
    WHERE m.roleid = (SELECT oid FROM pg_roles WHERE rolname = 'metastore_search') $$,
   'no role is a member of metastore_search');
+SELECT set_eq($$SELECT p->>'name' FROM jsonb_array_elements(metastore.openapi()->'paths'->'/api/v1/metadata'->'get'->'parameters') p$$,
+  ARRAY['namespace', 'prefix', 'tags', 'owner', 'limit', 'cursor'],
+  'openapi.json lists the query parameters of GET /api/v1/metadata');
+SELECT is(metastore.openapi()->'paths'->'/records/search'->'post'->'requestBody'->'content'->'application/json'->'schema'->'properties'->'filter'->>'$ref',
+  '#/components/schemas/SearchFilter', 'openapi.json describes the search body, its filter by a recursive schema');
 SELECT ok(has_schema_privilege('public', 'metastore', 'USAGE'), 'PUBLIC may use the schema');
 SELECT ok(NOT has_function_privilege('public', 'metastore.protect_aggregate(regclass)', 'EXECUTE'),
   'PUBLIC cannot execute the install-time RLS helper');
