@@ -1176,13 +1176,18 @@ leaf_json(FilterCtx *cx, MsField *f, FilterOp op, JsonbValue *v, StringInfo buf)
 					 * a text key is exactly "the object has this key": it
 					 * finds no member of an array or a scalar.
 					 */
+					int			first = ms_param_add(p, TEXTOID,
+													 CStringGetTextDatum(parent.npath > 0 ? parent.path[0] : key));
+
 					appendStringInfoString(buf, "(r.metadata ? ");
-					ms_param_emit(buf, p, TEXTOID,
-								  CStringGetTextDatum(parent.npath > 0 ? parent.path[0] : key));
+					ms_param_ref(buf, p, first);
 					appendStringInfoString(buf, " AND (");
 					ms_field_path_expr(buf, p, &parent, false);
 					appendStringInfoString(buf, " -> ");
-					ms_param_emit(buf, p, TEXTOID, CStringGetTextDatum(key));
+					if (parent.npath == 0)
+						ms_param_ref(buf, p, first);	/* the same key */
+					else
+						ms_param_emit(buf, p, TEXTOID, CStringGetTextDatum(key));
 					appendStringInfoString(buf, ") IS NOT NULL)");
 					return false;
 				}

@@ -79,6 +79,7 @@ typedef struct Search
 	int			first_sort_col;
 	MsParams	params;
 	StringInfoData sql;
+	bool		have_ad;		/* ad computed (only a cursor needs it) */
 	unsigned char ad[crypto_generichash_BYTES];
 } Search;
 
@@ -400,13 +401,20 @@ parse_sort(Search *s)
 
 /* ---------------------------------------------------------------- cursors */
 
-/* The identity of a query that its cursors are bound to. */
+/*
+ * The identity of a query that its cursors are bound to: computed only when
+ * a cursor is read or sealed, so a one-page search does not pay for it.
+ */
 static void
 query_identity(Search *s)
 {
 	crypto_generichash_state st;
 	static const char sep = '\0';
 	char	   *part;
+
+	if (s->have_ad)
+		return;
+	s->have_ad = true;
 
 	crypto_generichash_init(&st, NULL, 0, sizeof(s->ad));
 	crypto_generichash_update(&st, (const unsigned char *) "metastore search v1", 19);
@@ -507,6 +515,7 @@ make_cursor(Search *s, HeapTuple tup, TupleDesc desc)
 		}
 	}
 	res = pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+	query_identity(s);
 	return ms_cursor_seal(JsonbToCString(NULL, &JsonbValueToJsonb(res)->root, -1),
 						  s->ad, sizeof(s->ad));
 }
@@ -515,8 +524,12 @@ make_cursor(Search *s, HeapTuple tup, TupleDesc desc)
 static void
 read_cursor(Search *s, int *pnums, bool *isnull)
 {
-	char	   *payload = ms_cursor_open(s->cursor, s->ad, sizeof(s->ad));
-	Jsonb	   *j = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(payload)));
+	char	   *payload;
+	Jsonb	   *j;
+
+	query_identity(s);
+	payload = ms_cursor_open(s->cursor, s->ad, sizeof(s->ad));
+	j = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(payload)));
 
 	if (!JB_ROOT_IS_ARRAY(j) || JB_ROOT_IS_SCALAR(j) ||
 		JsonContainerSize(&j->root) != s->nkeys)
@@ -689,7 +702,6 @@ build_search(Search *s, const char *ns, Jsonb *query)
 		appendStringInfoString(sql, "\n           AND ");
 		ms_filter_compile(s->filter, &s->params, sql);
 	}
-	query_identity(s);
 	if (s->cursor != NULL)
 		append_keyset(s, sql);
 	appendStringInfoString(sql, "\n         ORDER BY ");
