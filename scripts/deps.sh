@@ -7,6 +7,8 @@ pkgs=(
   postgresql-common libtap-parser-sourcehandler-pgtap-perl
   libsodium-dev libmicrohttpd-dev libpq-dev make gcc curl
 )
+# test-only clients (test/conformance) run on Node.js; a machine that has it keeps its own
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

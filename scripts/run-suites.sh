@@ -65,6 +65,20 @@ if ls test/search/*.t >/dev/null 2>&1; then
   count_tap "$OUT/search.log" "$rc"
 fi
 
+section "conformance: Unleash client specification (test/conformance)"
+# Test-only npm clients, pinned by package-lock.json; installed once per checkout.
+if (cd test/conformance && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1; }); then
+  CONF_DB=metastore_conformance
+  dropdb --if-exists "$CONF_DB" >/dev/null 2>&1
+  createdb "$CONF_DB" && psql -X -q -d "$CONF_DB" -c 'CREATE EXTENSION metastore' >/dev/null
+  METASTORE_CONFORMANCE_DB=$CONF_DB node test/conformance/unleash.mjs > "$OUT/unleash.log" 2>&1
+  rc=$?
+  grep -vE '^[[:space:]]*ok [0-9]+' "$OUT/unleash.log"
+  count_tap "$OUT/unleash.log" "$rc"
+else
+  echo "not ok - npm ci in test/conformance failed"; failed=$((failed + 1))
+fi
+
 section "HTTP shim (test/http)"
 # The suite drives a real shim: the AddressSanitizer build, so that memory
 # errors and leaks in the shim fail the run.  It logs in as a role with no

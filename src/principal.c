@@ -26,6 +26,7 @@ PG_FUNCTION_INFO_V1(current_principal);
 
 static char *auth_principal = NULL;	/* in TopMemoryContext */
 static int	auth_nest_level = 0;	/* subtransaction level that set it */
+static uint64 principal_generation = 1;	/* changes whenever auth_principal does */
 
 /* Forget the authenticated principal. */
 static void
@@ -35,6 +36,7 @@ clear_principal(void)
 		pfree(auth_principal);
 	auth_principal = NULL;
 	auth_nest_level = 0;
+	principal_generation++;
 }
 
 /* Transaction end: an authentication never outlives its transaction. */
@@ -91,6 +93,16 @@ ms_current_principal(void)
 	return GetUserNameFromId(GetSessionUserId(), false);
 }
 
+/*
+ * A number that changes whenever the acting principal may have changed
+ * (together with the session user): lets hot paths memoize access checks.
+ */
+uint64
+ms_principal_generation(void)
+{
+	return principal_generation ^ ((uint64) GetSessionUserId() << 40);
+}
+
 /* A superuser session that did not authenticate with a key may do anything. */
 bool
 ms_principal_is_superuser(void)
@@ -119,6 +131,7 @@ ms_set_authenticated_principal(const char *principal)
 	}
 	auth_principal = MemoryContextStrdup(TopMemoryContext, principal);
 	auth_nest_level = GetCurrentTransactionNestLevel();
+	principal_generation++;
 }
 
 /* A principal name: 1..128 bytes of [A-Za-z0-9._@-], starting with a letter or digit. */

@@ -11,6 +11,7 @@
 
 extern const char *ms_current_principal(void);
 extern bool ms_principal_is_superuser(void);
+extern uint64 ms_principal_generation(void);
 extern void ms_set_authenticated_principal(const char *principal);
 extern char *ms_check_principal_name(text *name, const char *argname);
 extern void ms_principal_init(void);

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION metastore;
-SELECT plan(27);
+SELECT plan(30);
 
 SELECT has_schema('metastore');
 SELECT has_table('metastore', 'records', 'records table exists');
@@ -31,12 +31,15 @@ SELECT is_empty($$
      AND NOT (p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp']) $$,
   'SECURITY DEFINER functions pin search_path = pg_catalog, pg_temp');
 -- SECURITY INVOKER functions read no table themselves: the REST handlers and
--- helpers (http_*) only call the public API; the rest are listed here
+-- helpers (http_*) only call the public API; the rest are listed here.  The
+-- flag evaluators read the flag tables only as metastore_evaluator, in C.
 SELECT set_eq($$
   SELECT p.proname::text FROM pg_proc p
    WHERE p.pronamespace = 'metastore'::regnamespace AND NOT p.prosecdef
      AND p.proname !~ '^http_' $$,
-  ARRAY['current_principal', 'history_trigger', 'protect_aggregate', 'cache_invalidate', 'compile_filter', 'compile_search', 'bucket'],
+  ARRAY['current_principal', 'history_trigger', 'protect_aggregate', 'cache_invalidate', 'compile_filter', 'compile_search', 'bucket',
+        'flag_rule_constraint', 'normalize_flag_layer', 'normalize_flag', 'unleash_feature_definition',
+        'evaluate', 'is_enabled', 'evaluate_all'],
   'the only SECURITY INVOKER functions besides the http_* handlers read no table');
 SELECT is_empty($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -70,6 +73,18 @@ SELECT is_empty($$
   SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member
    WHERE m.roleid = (SELECT oid FROM pg_roles WHERE rolname = 'metastore_search') $$,
   'no role is a member of metastore_search');
+SELECT ok((SELECT NOT rolsuper AND NOT rolcanlogin AND rolbypassrls FROM pg_roles WHERE rolname = 'metastore_evaluator'),
+  'metastore_evaluator (the role the flag cache reads as) cannot log in and is not a superuser');
+SELECT set_eq($$
+  SELECT c.relname::text || ':' || p.privilege_type FROM pg_class c,
+         LATERAL aclexplode(c.relacl) p
+   WHERE c.relnamespace = 'metastore'::regnamespace
+     AND p.grantee = (SELECT oid FROM pg_roles WHERE rolname = 'metastore_evaluator') $$,
+  ARRAY['flags:SELECT', 'flag_segments:SELECT'],
+  'metastore_evaluator may only SELECT from the two flag tables');
+SELECT ok(NOT has_function_privilege('public', 'metastore.put_flag_unchecked(text, jsonb, integer, text, text, text[])', 'EXECUTE')
+          AND NOT has_function_privilege('public', 'metastore.put_segment_unchecked(text, jsonb, integer, integer, text, text)', 'EXECUTE'),
+  'PUBLIC cannot store flags or segments unchecked (only import_unleash does)');
 SELECT set_eq($$SELECT p->>'name' FROM jsonb_array_elements(metastore.openapi()->'paths'->'/api/v1/metadata'->'get'->'parameters') p$$,
   ARRAY['namespace', 'prefix', 'tags', 'owner', 'limit', 'cursor'],
   'openapi.json lists the query parameters of GET /api/v1/metadata');
