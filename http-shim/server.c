@@ -477,6 +477,9 @@ send_body(struct MHD_Connection *c, request *r, int status, const char *ctype, c
 	return finish(c, r, status, resp, len);
 }
 
+/* Where the OpenFeature Remote Evaluation Protocol's routes live. */
+#define OFREP_PREFIX "/ofrep/v1/evaluate/flags"
+
 /* The error body shape shared with the database: {"code","message","details","hint"}. */
 static enum MHD_Result
 send_error(struct MHD_Connection *c, request *r, int status, const char *code, const char *message,
@@ -494,6 +497,19 @@ send_error(struct MHD_Connection *c, request *r, int status, const char *code, c
 	jb_cstring_or_null(&b, details);
 	jb_puts(&b, ",\"hint\":");
 	jb_cstring_or_null(&b, hint);
+	if (r != NULL && r->path != NULL && strncmp(r->path, OFREP_PREFIX, strlen(OFREP_PREFIX)) == 0 &&
+		(r->path[strlen(OFREP_PREFIX)] == '\0' || r->path[strlen(OFREP_PREFIX)] == '/'))
+	{
+		/* OFREP clients read key and errorCode from every error body */
+		const char *k = r->path[strlen(OFREP_PREFIX)] == '/' ? r->path + strlen(OFREP_PREFIX) + 1 : NULL;
+
+		jb_puts(&b, ",\"key\":");
+		jb_cstring_or_null(&b, k && *k ? k : NULL);
+		jb_puts(&b, ",\"errorCode\":");
+		jb_cstring_or_null(&b, status == 400 || status == 413 || status == 415 ? "PARSE_ERROR" : "GENERAL");
+		jb_puts(&b, ",\"errorDetails\":");
+		jb_cstring_or_null(&b, message);
+	}
 	jb_putc(&b, '}');
 	if (b.failed)
 		ret = MHD_NO;

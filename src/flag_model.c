@@ -1102,7 +1102,7 @@ ms_flag_compile(const char *name, const char *ns, int32 version, Jsonb *definiti
 	static const char *const keys[] = {"enabled", "value_type", "default_value", "value",
 		"variants", "strategies", "dependencies", "environments", "tenants", "expires_at",
 		"description", "type", "project", "stale", "impressionData", "tags", "name",
-	"createdAt", "lastSeenAt", NULL};
+	"createdAt", "lastSeenAt", "display_name", NULL};
 	Where		w = {strict, "definition"};
 	MsFlag	   *f = palloc0(sizeof(MsFlag));
 	JsonbContainer *root;

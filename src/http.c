@@ -286,6 +286,8 @@ typedef struct Response
 	StringInfoData headers;		/* JSON object being built, without braces */
 	bool		headers_first;
 	char	   *body;			/* JSON text or NULL */
+	bool		ofrep;			/* an OFREP route: errors also carry key and errorCode */
+	const char *ofrep_key;		/* its flag key, or NULL (bulk) */
 } Response;
 
 /* The error body every failure carries. */
@@ -302,6 +304,15 @@ error_response(Response *resp, int status, const char *code, const char *message
 	add_field(&b, &first, "message", message);
 	add_field(&b, &first, "details", details);
 	add_field(&b, &first, "hint", hint);
+	if (resp->ofrep)
+	{
+		/* OpenFeature Remote Evaluation Protocol error fields */
+		add_field(&b, &first, "key", resp->ofrep_key);
+		add_field(&b, &first, "errorCode",
+				  status == 400 ? "PARSE_ERROR" : status == 404 ? "FLAG_NOT_FOUND" :
+				  status == 422 ? "INVALID_CONTEXT" : "GENERAL");
+		add_field(&b, &first, "errorDetails", message);
+	}
 	appendStringInfoChar(&b, '}');
 	resp->status = status;
 	resp->body = b.data;
@@ -557,6 +568,18 @@ http_dispatch(PG_FUNCTION_ARGS)
 	initStringInfo(&resp.headers);
 	resp.headers_first = true;
 	conditional = header(headers, "if-match") != NULL || header(headers, "if-none-match") != NULL;
+	{
+		char	   *segs[MAX_SEGMENTS];
+		int			nseg;
+
+		if (split_path(path, segs, &nseg) && nseg >= 4 && strcmp(segs[0], "ofrep") == 0 &&
+			strcmp(segs[1], "v1") == 0 && strcmp(segs[2], "evaluate") == 0 &&
+			strcmp(segs[3], "flags") == 0)
+		{
+			resp.ofrep = true;
+			resp.ofrep_key = nseg == 5 ? segs[4] : NULL;
+		}
+	}
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(fnctx);
