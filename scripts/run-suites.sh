@@ -113,6 +113,15 @@ if make -s -C http-shim all asan > "$OUT/shim-build.log" 2>&1; then
   rc=$?
   grep -vE '^[[:space:]]*ok [0-9]+' "$OUT/http.log"
   count_tap "$OUT/http.log" "$rc"
+  # an OpenFeature client (server SDK + OFREP provider) through the same shim
+  if [ -f test/conformance/openfeature.mjs ] && [ -d test/conformance/node_modules ]; then
+    OFREP_KEY=$(psql -X -q -At -d "$HTTP_DB" -c "SELECT metastore.grant('ofrep-test', 'default', 'writer')" \
+                     -c "SELECT api_key FROM metastore.create_api_key('ofrep-test')" | tail -1)
+    METASTORE_OFREP_KEY=$OFREP_KEY node test/conformance/openfeature.mjs > "$OUT/openfeature.log" 2>&1
+    rc=$?
+    grep -vE '^[[:space:]]*ok [0-9]+' "$OUT/openfeature.log"
+    count_tap "$OUT/openfeature.log" "$rc"
+  fi
   # graceful shutdown: SIGTERM, exit 0, and no sanitizer report in the log
   kill -TERM "$SHIM" 2>/dev/null
   wait "$SHIM"; shim_rc=$?

@@ -96,7 +96,8 @@ access_reset(void)
 static void
 cache_begin(void)
 {
-	if (!watching)
+	/* (re-)register after every reset: a re-created extension has new table OIDs */
+	if (!watching || cache_stale)
 	{
 		ms_cache_watch(ms_relid("flags"), flags_cache_reset);
 		ms_cache_watch(ms_relid("flag_segments"), segments_cache_reset);
