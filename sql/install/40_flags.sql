@@ -424,7 +424,7 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'MS404', MESSAGE = format('flag "%s" not found', $1);
   END IF;
   layer := CASE WHEN $3 IS NULL THEN f.definition ELSE coalesce(f.definition -> 'environments' -> $3, '{}') END;
-  strategies := coalesce(layer -> 'strategies', CASE WHEN $3 IS NULL THEN '[]' END,
+  strategies := coalesce(layer -> 'strategies', CASE WHEN $3 IS NULL THEN '[]'::jsonb END,
                          f.definition -> 'strategies', '[]');
   -- the rollout strategy: the last flexibleRollout without constraints or segments
   SELECT max(o) - 1 INTO pos FROM jsonb_array_elements(strategies) WITH ORDINALITY AS x(s, o)

@@ -515,7 +515,7 @@ $$;
 
 -- The OFREP shape of one evaluation: success {key, value, reason, variant,
 -- metadata} or error {key, errorCode, errorDetails}.
-CREATE FUNCTION metastore.ofrep_result(r jsonb)
+CREATE FUNCTION metastore.http_ofrep_result(r jsonb)
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -530,16 +530,16 @@ AS $$
                                                             'payload', r -> 'payload'))))
          END
 $$;
-COMMENT ON FUNCTION metastore.ofrep_result(jsonb) IS
+COMMENT ON FUNCTION metastore.http_ofrep_result(jsonb) IS
   'An evaluate() result in OFREP''s shape.';
 
 -- The OFREP request context: body {"context": {...}}; targetingKey acts as
 -- userId, "environment" and "tenantId" also pick override layers.
-CREATE FUNCTION metastore.ofrep_context(req jsonb)
+CREATE FUNCTION metastore.http_ofrep_context(req jsonb)
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT coalesce(req -> 'body' -> 'context', '{}') $$;
-COMMENT ON FUNCTION metastore.ofrep_context(jsonb) IS 'The context of an OFREP request.';
+COMMENT ON FUNCTION metastore.http_ofrep_context(jsonb) IS 'The context of an OFREP request.';
 
 -- POST /ofrep/v1/evaluate/flags/{key}
 CREATE FUNCTION metastore.http_ofrep_flag(req jsonb)
@@ -549,7 +549,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   key text := req -> 'params' ->> 'key';
-  ctx jsonb := metastore.ofrep_context(req);
+  ctx jsonb := metastore.http_ofrep_context(req);
   r jsonb;
 BEGIN
   IF req -> 'body' IS NOT NULL AND (jsonb_typeof(req -> 'body') <> 'object'
@@ -563,9 +563,9 @@ BEGIN
   END IF;
   r := metastore.evaluate(key, ctx, ctx ->> 'tenantId', ctx ->> 'environment');
   IF r ->> 'error_code' = 'FLAG_NOT_FOUND' THEN
-    RETURN metastore.http_reply(404, metastore.ofrep_result(r));
+    RETURN metastore.http_reply(404, metastore.http_ofrep_result(r));
   END IF;
-  RETURN metastore.http_reply(200, metastore.ofrep_result(r));
+  RETURN metastore.http_reply(200, metastore.http_ofrep_result(r));
 END
 $$;
 
@@ -576,7 +576,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  ctx jsonb := metastore.ofrep_context(req);
+  ctx jsonb := metastore.http_ofrep_context(req);
   body jsonb;
   etag text;
   inm text := req -> 'headers' ->> 'if-none-match';
@@ -591,7 +591,7 @@ BEGIN
       'errorDetails', 'context must be a JSON object'));
   END IF;
   body := jsonb_build_object('flags', (
-    SELECT coalesce(jsonb_agg(metastore.ofrep_result(r) ORDER BY o), '[]')
+    SELECT coalesce(jsonb_agg(metastore.http_ofrep_result(r) ORDER BY o), '[]')
       FROM jsonb_array_elements(metastore.evaluate_all(ctx, ctx ->> 'tenantId', ctx ->> 'environment'))
            WITH ORDINALITY AS x(r, o)));
   etag := '"' || md5(body::text) || '"';
