@@ -1066,22 +1066,28 @@ ms_reason_name(MsReason r)
 	return "UNKNOWN";
 }
 
-/* Push key: string value. */
+/* Push an object key. */
 static void
-push_str(JsonbParseState **st, const char *k, const char *v)
+push_key(JsonbParseState **st, const char *k)
 {
-	JsonbValue	jk,
-				jv;
+	JsonbValue	jk;
 
 	jk.type = jbvString;
 	jk.val.string.val = (char *) k;
 	jk.val.string.len = strlen(k);
 	pushJsonbValue(st, WJB_KEY, &jk);
-	if (v == NULL)
-		jv.type = jbvNull;
-	else
+}
+
+/* Push key: string value (or null). */
+static void
+push_str(JsonbParseState **st, const char *k, const char *v)
+{
+	JsonbValue	jv;
+
+	push_key(st, k);
+	jv.type = v ? jbvString : jbvNull;
+	if (v)
 	{
-		jv.type = jbvString;
 		jv.val.string.val = (char *) v;
 		jv.val.string.len = strlen(v);
 	}
@@ -1092,43 +1098,29 @@ push_str(JsonbParseState **st, const char *k, const char *v)
 static void
 push_jsonb(JsonbParseState **st, const char *k, Jsonb *v)
 {
-	JsonbValue	jk,
-				jv;
+	JsonbValue	jv;
 
-	jk.type = jbvString;
-	jk.val.string.val = (char *) k;
-	jk.val.string.len = strlen(k);
-	pushJsonbValue(st, WJB_KEY, &jk);
+	push_key(st, k);
 	if (v == NULL)
-	{
 		jv.type = jbvNull;
-		pushJsonbValue(st, WJB_VALUE, &jv);
-	}
 	else if (JB_ROOT_IS_SCALAR(v))
-	{
 		JsonbExtractScalar(&v->root, &jv);
-		pushJsonbValue(st, WJB_VALUE, &jv);
-	}
 	else
 	{
 		jv.type = jbvBinary;
 		jv.val.binary.data = &v->root;
 		jv.val.binary.len = VARSIZE(v) - VARHDRSZ;
-		pushJsonbValue(st, WJB_VALUE, &jv);
 	}
+	pushJsonbValue(st, WJB_VALUE, &jv);
 }
 
 /* Push key: boolean. */
 static void
 push_bool(JsonbParseState **st, const char *k, bool b)
 {
-	JsonbValue	jk,
-				jv;
+	JsonbValue	jv;
 
-	jk.type = jbvString;
-	jk.val.string.val = (char *) k;
-	jk.val.string.len = strlen(k);
-	pushJsonbValue(st, WJB_KEY, &jk);
+	push_key(st, k);
 	jv.type = jbvBool;
 	jv.val.boolean = b;
 	pushJsonbValue(st, WJB_VALUE, &jv);
@@ -1183,13 +1175,9 @@ push_result(JsonbParseState **st, const char *key, MsEvaluation *r)
 		push_bool(st, "expired", true);
 	if (r->flag != NULL && r->error == MS_EVAL_OK)
 	{
-		JsonbValue	jk,
-					jv;
+		JsonbValue	jv;
 
-		jk.type = jbvString;
-		jk.val.string.val = "version";
-		jk.val.string.len = 7;
-		pushJsonbValue(st, WJB_KEY, &jk);
+		push_key(st, "version");
 		jv.type = jbvNumeric;
 		jv.val.numeric = int64_to_numeric(r->flag->version);
 		pushJsonbValue(st, WJB_VALUE, &jv);

@@ -389,14 +389,15 @@ get_flag(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-/* SQL: delete_flag(name, expected_version) -> the deleted row */
-Datum
-delete_flag(PG_FUNCTION_ARGS)
+/*
+ * Soft-delete the live row `name` of a flag table (locked by `lock`): the
+ * version increases and history records the deletion.  Returns the row.
+ */
+static Datum
+soft_delete(const char *what, const char *table, Locked (*lock) (const char *),
+			SPIPlanPtr *plan, const char *name, MsExpectedVersion expected)
 {
 	static const Oid types[2] = {INT8OID, TEXTOID};
-	char	   *name = check_name(fcinfo, 0, "flag");
-	MsExpectedVersion expected = ms_expected_version(PG_ARGISNULL(1),
-													 PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1));
 	Locked		r;
 	Datum		values[2];
 	TupleDesc	desc;
@@ -408,25 +409,38 @@ delete_flag(PG_FUNCTION_ARGS)
 				(errcode(MS_ERRCODE_INVALID_VALUE),
 				 errmsg("expected_version 0 means create only and cannot be used to delete")));
 	ms_spi_connect();
-	r = lock_flag(name);
+	r = lock(name);
 	if (!r.exists || r.deleted)
 		ereport(ERROR,
 				(errcode(MS_ERRCODE_NOT_FOUND),
-				 errmsg("flag \"%s\" not found", name)));
+				 errmsg("%s \"%s\" not found", what, name)));
 	ms_require_role(r.namespace, MS_ROLE_WRITER);
-	ms_check_version("flag", name, expected, true, false, r.version);
-	ms_plan(&plan_delete_flag,
-			"UPDATE metastore.flags SET version = version + 1, deleted_at = pg_catalog.now(),"
-			" updated_at = pg_catalog.now(), updated_by = $2 WHERE id = $1 RETURNING *",
+	ms_check_version(what, name, expected, true, false, r.version);
+	/* the table name is one of ours, never the caller's */
+	ms_plan(plan,
+			psprintf("UPDATE %s SET version = version + 1, deleted_at = pg_catalog.now(),"
+					 " updated_at = pg_catalog.now(), updated_by = $2 WHERE id = $1 RETURNING *",
+					 table),
 			2, types);
 	values[0] = Int64GetDatum(r.id);
 	values[1] = CStringGetTextDatum(ms_current_principal());
-	row = write_row(plan_delete_flag, values, NULL, NULL, &desc);
+	row = write_row(*plan, values, NULL, NULL, &desc);
 	if (row == NULL)
-		elog(ERROR, "locked flag vanished during delete");
+		elog(ERROR, "locked %s vanished during delete", what);
 	result = PointerGetDatum(SPI_returntuple(row, desc));
 	SPI_finish();
-	PG_RETURN_DATUM(result);
+	return result;
+}
+
+/* SQL: delete_flag(name, expected_version) -> the deleted row */
+Datum
+delete_flag(PG_FUNCTION_ARGS)
+{
+	char	   *name = check_name(fcinfo, 0, "flag");
+
+	PG_RETURN_DATUM(soft_delete("flag", "metastore.flags", lock_flag, &plan_delete_flag, name,
+								ms_expected_version(PG_ARGISNULL(1),
+													PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1))));
 }
 
 /* The row type of a metastore table. */
@@ -638,34 +652,10 @@ put_segment_unchecked(PG_FUNCTION_ARGS)
 Datum
 delete_segment(PG_FUNCTION_ARGS)
 {
-	static const Oid types[2] = {INT8OID, TEXTOID};
 	char	   *name = check_name(fcinfo, 0, "segment");
-	MsExpectedVersion expected = ms_expected_version(PG_ARGISNULL(1),
-													 PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1));
-	Locked		r;
-	Datum		values[2];
-	TupleDesc	desc;
-	HeapTuple	row;
-	Datum		result;
 
-	ms_spi_connect();
-	r = lock_segment(name);
-	if (!r.exists || r.deleted)
-		ereport(ERROR,
-				(errcode(MS_ERRCODE_NOT_FOUND),
-				 errmsg("segment \"%s\" not found", name)));
-	ms_require_role(r.namespace, MS_ROLE_WRITER);
-	ms_check_version("segment", name, expected, true, false, r.version);
-	ms_plan(&plan_delete_segment,
-			"UPDATE metastore.flag_segments SET version = version + 1, deleted_at = pg_catalog.now(),"
-			" updated_at = pg_catalog.now(), updated_by = $2 WHERE id = $1 RETURNING *",
-			2, types);
-	values[0] = Int64GetDatum(r.id);
-	values[1] = CStringGetTextDatum(ms_current_principal());
-	row = write_row(plan_delete_segment, values, NULL, NULL, &desc);
-	if (row == NULL)
-		elog(ERROR, "locked segment vanished during delete");
-	result = PointerGetDatum(SPI_returntuple(row, desc));
-	SPI_finish();
-	PG_RETURN_DATUM(result);
+	PG_RETURN_DATUM(soft_delete("segment", "metastore.flag_segments", lock_segment,
+								&plan_delete_segment, name,
+								ms_expected_version(PG_ARGISNULL(1),
+													PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1))));
 }

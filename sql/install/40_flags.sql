@@ -367,6 +367,29 @@ $$;
 COMMENT ON FUNCTION metastore.flag_history(text) IS
   'Every version of a flag, oldest first (rows of namespaces the principal may not read are hidden by row level security).';
 
+-- The live flag a change starts from: 22004 for a NULL argument, MS404 when
+-- absent, deleted or unreadable.
+CREATE FUNCTION metastore.live_flag(name text)
+RETURNS metastore.flags
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  f metastore.flags;
+BEGIN
+  IF $1 IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name must not be null';
+  END IF;
+  f := metastore.get_flag($1);
+  IF f.id IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'MS404', MESSAGE = format('flag "%s" not found', $1);
+  END IF;
+  RETURN f;
+END
+$$;
+COMMENT ON FUNCTION metastore.live_flag(text) IS
+  'The live flag a change starts from (22004 for a NULL argument, MS404 when absent or unreadable).';
+
 -- Read, change one field, write back with the version read: a concurrent
 -- change in between is a version conflict, never a lost update.
 CREATE FUNCTION metastore.set_flag_enabled(name text, enabled boolean, environment text DEFAULT NULL,
@@ -379,13 +402,10 @@ DECLARE
   f metastore.flags;
   d jsonb;
 BEGIN
-  IF $1 IS NULL OR $2 IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name and enabled must not be null';
+  IF $2 IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'enabled must not be null';
   END IF;
-  f := metastore.get_flag($1);
-  IF f.id IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'MS404', MESSAGE = format('flag "%s" not found', $1);
-  END IF;
+  f := metastore.live_flag($1);
   IF $3 IS NULL THEN
     d := f.definition || jsonb_build_object('enabled', $2);
   ELSE
@@ -412,16 +432,13 @@ DECLARE
   pos integer;
   d jsonb;
 BEGIN
-  IF $1 IS NULL OR $2 IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'name and percentage must not be null';
+  IF $2 IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'percentage must not be null';
   END IF;
+  f := metastore.live_flag($1);
   IF $2 < 0 OR $2 > 100 THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'percentage must be from 0 to 100',
       DETAIL = format('%s was given.', $2);
-  END IF;
-  f := metastore.get_flag($1);
-  IF f.id IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = 'MS404', MESSAGE = format('flag "%s" not found', $1);
   END IF;
   layer := CASE WHEN $3 IS NULL THEN f.definition ELSE coalesce(f.definition -> 'environments' -> $3, '{}') END;
   strategies := coalesce(layer -> 'strategies', CASE WHEN $3 IS NULL THEN '[]'::jsonb END,

@@ -272,24 +272,14 @@ END
 $$;
 
 -- POST .../{id}/enable and /disable (?environment= limits it to one environment)
-CREATE FUNCTION metastore.http_flags_enable(req jsonb)
+CREATE FUNCTION metastore.http_flags_switch(req jsonb)
 RETURNS metastore.http_response
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT metastore.http_flag_reply(200, metastore.set_flag_enabled(
-           (metastore.http_flag_by_ref(req)).name, true, req -> 'query' ->> 'environment',
-           metastore.http_expected_version(req)))
-$$;
-
-CREATE FUNCTION metastore.http_flags_disable(req jsonb)
-RETURNS metastore.http_response
-LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-AS $$
-  SELECT metastore.http_flag_reply(200, metastore.set_flag_enabled(
-           (metastore.http_flag_by_ref(req)).name, false, req -> 'query' ->> 'environment',
-           metastore.http_expected_version(req)))
+           (metastore.http_flag_by_ref(req)).name, req ->> 'path' LIKE '%/enable',
+           req -> 'query' ->> 'environment', metastore.http_expected_version(req)))
 $$;
 
 -- PUT .../toggle/{key} (seed 002): flip the kill switch
@@ -609,8 +599,7 @@ COMMENT ON FUNCTION metastore.http_flags_get(jsonb) IS 'GET /api/v1/feature-flag
 COMMENT ON FUNCTION metastore.http_flags_get_by_name(jsonb) IS 'GET /api/v1/feature-flags/name/{name} and /key/{key}';
 COMMENT ON FUNCTION metastore.http_flags_update(jsonb) IS 'PUT /api/v1/feature-flags/{id}';
 COMMENT ON FUNCTION metastore.http_flags_delete(jsonb) IS 'DELETE /api/v1/feature-flags/{id}';
-COMMENT ON FUNCTION metastore.http_flags_enable(jsonb) IS 'POST /api/v1/feature-flags/{id}/enable';
-COMMENT ON FUNCTION metastore.http_flags_disable(jsonb) IS 'POST /api/v1/feature-flags/{id}/disable';
+COMMENT ON FUNCTION metastore.http_flags_switch(jsonb) IS 'POST /api/v1/feature-flags/{id}/enable and /disable';
 COMMENT ON FUNCTION metastore.http_flags_toggle(jsonb) IS 'PUT /api/v1/feature-flags/toggle/{key}';
 COMMENT ON FUNCTION metastore.http_flags_rollout(jsonb) IS 'POST /api/v1/feature-flags/{id}/rollout and PUT /rollout/{key}';
 COMMENT ON FUNCTION metastore.http_flags_versions(jsonb) IS 'GET /api/v1/feature-flags/{id}/versions';
@@ -632,8 +621,8 @@ INSERT INTO metastore.http_routes (method, path, handler, auth, operation_id, ta
   ('GET',    '/api/v1/feature-flags/key/{name}',             'metastore.http_flags_get_by_name(jsonb)',   true, 'getFlagByKey',      'feature-flags', 'Read a flag by key (seed 002; the key is the name)'),
   ('PUT',    '/api/v1/feature-flags/{id}',                   'metastore.http_flags_update(jsonb)',        true, 'updateFlag',        'feature-flags', 'Update the given fields of a flag (If-Match honoured)'),
   ('DELETE', '/api/v1/feature-flags/{id}',                   'metastore.http_flags_delete(jsonb)',        true, 'deleteFlag',        'feature-flags', 'Soft-delete a flag'),
-  ('POST',   '/api/v1/feature-flags/{id}/enable',            'metastore.http_flags_enable(jsonb)',        true, 'enableFlag',        'feature-flags', 'Turn a flag on (?environment= for one environment)'),
-  ('POST',   '/api/v1/feature-flags/{id}/disable',           'metastore.http_flags_disable(jsonb)',       true, 'disableFlag',       'feature-flags', 'Turn a flag off (the kill switch)'),
+  ('POST',   '/api/v1/feature-flags/{id}/enable',            'metastore.http_flags_switch(jsonb)',        true, 'enableFlag',        'feature-flags', 'Turn a flag on (?environment= for one environment)'),
+  ('POST',   '/api/v1/feature-flags/{id}/disable',           'metastore.http_flags_switch(jsonb)',       true, 'disableFlag',       'feature-flags', 'Turn a flag off (the kill switch)'),
   ('POST',   '/api/v1/feature-flags/{id}/rollout',           'metastore.http_flags_rollout(jsonb)',       true, 'rolloutFlag',       'feature-flags', 'Set the rollout percentage ({percentage} or ?percentage=)'),
   ('GET',    '/api/v1/feature-flags/{id}/versions',          'metastore.http_flags_versions(jsonb)',      true, 'flagVersions',      'feature-flags', 'Version history of a flag'),
   ('POST',   '/api/v1/feature-flags/{id}/rollback/{version}', 'metastore.http_flags_rollback(jsonb)',     true, 'rollbackFlag',      'feature-flags', 'Roll a flag back to a version'),
