@@ -438,6 +438,18 @@ BEGIN
 END
 $$;
 
+-- A context from a query string (seed 002): ?user_id= is userId; environment
+-- and tenant_id pick layers and are not context fields.
+CREATE FUNCTION metastore.http_query_context(q jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT coalesce(jsonb_object_agg(CASE k WHEN 'user_id' THEN 'userId' ELSE k END, v), '{}')
+    FROM jsonb_each(coalesce(q, '{}')) AS x(k, v) WHERE k NOT IN ('environment', 'tenant_id', 'namespace')
+$$;
+COMMENT ON FUNCTION metastore.http_query_context(jsonb) IS
+  'Internal: the evaluation context of a query string.';
+
 -- GET /api/v1/feature-flags/evaluate/{key}?user_id=&environment=&tenant_id= (seed 002)
 CREATE FUNCTION metastore.http_flags_evaluate_get(req jsonb)
 RETURNS metastore.http_response
@@ -446,8 +458,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   q jsonb := coalesce(req -> 'query', '{}');
-  ctx jsonb := (SELECT coalesce(jsonb_object_agg(CASE k WHEN 'user_id' THEN 'userId' ELSE k END, v), '{}')
-                  FROM jsonb_each(q) AS x(k, v) WHERE k NOT IN ('environment', 'tenant_id', 'namespace'));
+  ctx jsonb := metastore.http_query_context(q);
   r jsonb := metastore.evaluate(req -> 'params' ->> 'key', ctx, q ->> 'tenant_id', q ->> 'environment');
 BEGIN
   RETURN metastore.http_reply(CASE WHEN r ->> 'error_code' = 'FLAG_NOT_FOUND' THEN 404 ELSE 200 END, r);
@@ -476,8 +487,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   q jsonb := coalesce(req -> 'query', '{}');
-  ctx jsonb := (SELECT coalesce(jsonb_object_agg(CASE k WHEN 'user_id' THEN 'userId' ELSE k END, v), '{}')
-                  FROM jsonb_each(q) AS x(k, v) WHERE k NOT IN ('environment', 'tenant_id', 'namespace'));
+  ctx jsonb := metastore.http_query_context(q);
 BEGIN
   RETURN metastore.http_reply(200, jsonb_build_object('flags',
     (SELECT coalesce(jsonb_object_agg(r ->> 'key', r -> 'value'), '{}')
