@@ -79,6 +79,15 @@ else
   echo "not ok - npm ci in test/conformance failed"; failed=$((failed + 1))
 fi
 
+section "hot standby (test/standby)"
+# a streaming replica of this cluster: flag evaluation there, and its cache following the primary
+if ls test/standby/*.t >/dev/null 2>&1; then
+  prove --verbose test/standby/*.t > "$OUT/standby.log" 2>&1
+  rc=$?
+  grep -vE '^[[:space:]]*ok [0-9]+' "$OUT/standby.log"
+  count_tap "$OUT/standby.log" "$rc"
+fi
+
 section "HTTP shim (test/http)"
 # The suite drives a real shim: the AddressSanitizer build, so that memory
 # errors and leaks in the shim fail the run.  It logs in as a role with no

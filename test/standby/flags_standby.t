@@ -160,7 +160,7 @@ package PsqlSession {
             die "standby session: psql exited (" . $self->stderr . ") during: $sql\n" unless $n;
             $self->{buf} .= $chunk;
         }
-        $self->{buf} =~ s/\A(.*?)^\Q$marker\E (\S+) ?(.*)\n//ms or die "unreachable";
+        $self->{buf} =~ s/\A(.*?)^\Q$marker\E (\S+) ?([^\n]*)\n//ms or die "unreachable";
         my ($result, $state, $msg) = ($1, $2, $3);
         chomp $result;
         return ($state, $state eq '00000' ? '' : $msg, $result);
@@ -229,12 +229,13 @@ END {
 
 # ---- the test ----------------------------------------------------------------
 
-# Expected answers for the rollout flag at `pct` percent, from the primary's
-# metastore.bucket (groupId = the flag's name, stickiness = userId).
+# Each user's bucket for the rollout flag, from the primary's metastore.bucket
+# ("<groupId>:<userId>", groupId = the flag's name): the expected answers.
 my %bucket;
 
 sub check_rollout_flag {
-    my ($label, $got, %exp) = @_;   # exp: enabled_fn => sub(user), reason_fn => sub(user), version
+    # exp: enabled => sub(user), reason => sub(user), version => the primary's (optional)
+    my ($label, $got, %exp) = @_;
     my @bad;
     for my $u (@USERS) {
         my $r  = $got->{eval}{$u};
@@ -275,16 +276,23 @@ sub check_evaluate_all {
 
 my $standby_pid;
 
+# The contexts: every user, with a country (for the segment flag) in turn.
+my %COUNTRY = map { ($USERS[$_] => (qw(NL DE BE))[$_ % 3]) } 0 .. $#USERS;
+sub contexts_sql {
+    return '(SELECT u, jsonb_build_object(\'userId\', u, \'country\', c) AS ctx FROM unnest('
+        . sql_text_array(@USERS) . ', ' . sql_text_array(map { $COUNTRY{$_} } @USERS) . ') AS x(u, c))';
+}
+
 # One round trip in the long-lived standby session: every user's answers.
 sub standby_state {
-    my $users = sql_text_array(@USERS);
+    my $ctx = contexts_sql();
     my $got = $session->json(<<"SQL");
 SELECT jsonb_build_object(
   'pid', pg_backend_pid(),
   'recovery', pg_is_in_recovery(),
-  'eval', (SELECT jsonb_object_agg(u, metastore.evaluate(@{[sql_quote($FLAG)]}, jsonb_build_object('userId', u))) FROM unnest($users) u),
-  'is_enabled', (SELECT jsonb_object_agg(u, metastore.is_enabled(@{[sql_quote($FLAG)]}, jsonb_build_object('userId', u))) FROM unnest($users) u),
-  'all', (SELECT jsonb_object_agg(u, metastore.evaluate_all(jsonb_build_object('userId', u))) FROM unnest($users) u),
+  'eval', (SELECT jsonb_object_agg(u, metastore.evaluate(@{[sql_quote($FLAG)]}, ctx)) FROM $ctx x),
+  'is_enabled', (SELECT jsonb_object_agg(u, metastore.is_enabled(@{[sql_quote($FLAG)]}, ctx)) FROM $ctx x),
+  'all', (SELECT jsonb_object_agg(u, metastore.evaluate_all(ctx)) FROM $ctx x),
   'seg', (SELECT jsonb_object_agg(c, metastore.evaluate(@{[sql_quote($SEGFLAG)]}, jsonb_build_object('userId', 'user-000', 'country', c))) FROM unnest(ARRAY['NL', 'DE', 'BE']) c))
 SQL
     return $got;
@@ -292,10 +300,11 @@ SQL
 
 # The same answers from the primary (a fresh session there).
 sub primary_state {
-    my $users = sql_text_array(@USERS);
+    my $ctx = contexts_sql();
     return decode_json(primary_sql(<<"SQL"));
 SELECT jsonb_build_object(
-  'eval', (SELECT jsonb_object_agg(u, metastore.evaluate(@{[sql_quote($FLAG)]}, jsonb_build_object('userId', u))) FROM unnest($users) u),
+  'eval', (SELECT jsonb_object_agg(u, metastore.evaluate(@{[sql_quote($FLAG)]}, ctx)) FROM $ctx x),
+  'all', (SELECT jsonb_object_agg(u, metastore.evaluate_all(ctx)) FROM $ctx x),
   'seg', (SELECT jsonb_object_agg(c, metastore.evaluate(@{[sql_quote($SEGFLAG)]}, jsonb_build_object('userId', 'user-000', 'country', c))) FROM unnest(ARRAY['NL', 'DE', 'BE']) c))
 SQL
 }
@@ -307,13 +316,48 @@ sub same_session_ok {
         or diag("pid now $got->{pid}, pg_is_in_recovery " . $JSON->encode($got->{recovery}));
 }
 
+# How many scans of metastore.flags one evaluation in the standby session
+# needs: 0 when the flag is served from the backend's cache, at least 1 when
+# the cache was dropped and the flag is read again (by the cache's own SPI
+# query).  pg_stat_xact_user_tables also holds counts of earlier transactions
+# that the backend has not yet flushed to the shared statistics, so the count
+# is taken before and after the evaluation, in one transaction (nothing is
+# flushed in the middle of one).
+sub flag_table_reads {
+    my $count = 'SELECT to_jsonb(coalesce((SELECT seq_scan + coalesce(idx_scan, 0) '
+        . "FROM pg_stat_xact_user_tables WHERE relid = 'metastore.flags'::regclass), 0))";
+    my @r;
+    for my $q ('BEGIN', $count,
+               "SELECT metastore.is_enabled(@{[sql_quote($FLAG)]}, '{\"userId\": \"user-000\"}')",
+               $count, 'COMMIT') {
+        my ($state, $msg, $result) = $session->query($q);
+        if ($state ne '00000') {
+            $session->query('ROLLBACK');
+            die "standby session: $state $msg\n  in: $q\n";
+        }
+        push @r, $result;
+    }
+    return $r[3] - $r[1];
+}
+
+sub reloaded_ok {
+    my $label = shift;
+    my $first = flag_table_reads();
+    my $second = flag_table_reads();
+    ok($first >= 1 && $second == 0,
+       "$label: the session's cache was dropped (first evaluation read metastore.flags) and refilled")
+        or diag("scans of metastore.flags: first evaluation $first, second $second");
+}
+
 sub same_as_primary_ok {
     my ($label, $got) = @_;
     my $p = primary_state();
     my @bad;
     for my $u (@USERS) {
-        my ($a, $b) = map { $JSON->encode($_->{eval}{$u}) } $got, $p;
-        push @bad, "$u: standby $a, primary $b" if $a ne $b;
+        for my $k (qw(eval all)) {
+            my ($a, $b) = map { $JSON->encode($_->{$k}{$u}) } $got, $p;
+            push @bad, "$u ($k): standby $a, primary $b" if $a ne $b;
+        }
     }
     for my $c (qw(NL DE BE)) {
         my ($a, $b) = map { $JSON->encode($_->{seg}{$c}) } $got, $p;
@@ -341,9 +385,8 @@ sub wait_replay {
         }
         sleep(0.05);
     }
-    fail("$label: the standby replayed up to the primary's $lsn within ${WAIT}s");
-    diag("replayed only to " . ($replayed || '?') . "\n" . standby_log_tail());
-    die "replay did not catch up\n";
+    die "$label: the standby did not replay up to the primary's $lsn within ${WAIT}s "
+        . "(replayed only up to " . ($replayed || '?') . ")\n";
 }
 
 sub flag_version {
@@ -351,6 +394,9 @@ sub flag_version {
 }
 
 eval {
+    $tmp = tempdir('ms_standby_XXXXXX', TMPDIR => 1);   # short: it holds the standby's socket
+    chmod(0700, $tmp);
+
     # -- the primary -----------------------------------------------------------
     my $super = primary_sql('SELECT rolsuper FROM pg_roles WHERE rolname = current_user', 'postgres');
     die "the primary's user must be a superuser\n" unless $super eq 't';
@@ -362,8 +408,6 @@ eval {
     $owner = getpwuid($uid) // die "no user with uid $uid\n";
     @as_owner = ($> == 0 && $uid != 0) ? ('runuser', '-u', $owner, '--') : ();
 
-    $tmp = tempdir('ms_standby_XXXXXX', TMPDIR => 1);   # short: it holds the standby's socket
-    chmod(0700, $tmp);
     chown($uid, (getpwuid($uid))[3], $tmp) if $> == 0;
     $datadir = "$tmp/data";
 
@@ -391,7 +435,6 @@ eval {
 SELECT name, setting FROM pg_settings
  WHERE name IN ('max_connections', 'max_worker_processes', 'max_wal_senders',
                 'max_prepared_transactions', 'max_locks_per_transaction', 'shared_preload_libraries')
-   OR name LIKE 'metastore.%'
 SQL
     # not loaded in that session yet: ask after loading the library
     my $secret = primary_sql("SELECT metastore.bucket('x') IS NOT NULL, "
@@ -416,6 +459,7 @@ SQL
                   "host    replication all ::1/128         scram-sha-256\n";
         close($fh);
         primary_sql('SELECT pg_reload_conf()', 'postgres');
+        sleep(0.5);   # the postmaster rereads pg_hba.conf on the SIGHUP, asynchronously
         diag("added replication lines to $hba");
     }
 
@@ -494,10 +538,12 @@ SQL
     check_rollout_flag('initial (rollout 50)', $got, version => $v,
         enabled => sub { $bucket{ $_[0] } <= 50 },
         reason  => sub { $bucket{ $_[0] } <= 50 ? 'SPLIT' : 'DEFAULT' });
-    check_evaluate_all('initial', $got, $FLAG => sub { $bucket{ $_[0] } <= 50 }, $SEGFLAG => sub { 1 });
+    check_evaluate_all('initial', $got, $FLAG => sub { $bucket{ $_[0] } <= 50 },
+        $SEGFLAG => sub { $COUNTRY{ $_[0] } eq 'NL' });
     is(join(',', map { "$_=" . ($got->{seg}{$_}{reason} // '?') } qw(NL DE BE)),
        'NL=TARGETING_MATCH,DE=DEFAULT,BE=DEFAULT', 'initial: the segment flag is on for NL only');
     same_as_primary_ok('initial', $got);
+    is(flag_table_reads(), 0, 'initial: the next evaluation in the session is served from its cache');
 
     # a write on the standby: read-only transaction
     my ($state, $msg) = $session->query("SELECT metastore.put_flag('standby-other', '{\"enabled\": true}')");
@@ -505,6 +551,7 @@ SQL
         or diag("got $state: $msg");
     ($state, $msg) = $session->query("SELECT metastore.set_flag_enabled(" . sql_quote($FLAG) . ", false)");
     is($state, '25006', 'set_flag_enabled on the standby fails with 25006') or diag("got $state: $msg");
+    is(flag_table_reads(), 0, 'after the failed writes: the session still evaluates from its cache');
     $got = standby_state();
     same_session_ok('after the failed writes', $got);
     check_rollout_flag('after the failed writes (unchanged)', $got, version => $v,
@@ -515,11 +562,12 @@ SQL
     primary_sql("SELECT metastore.set_flag_enabled(" . sql_quote($FLAG) . ", false)");
     $v = flag_version($FLAG);
     wait_replay('kill switch off');
+    reloaded_ok('kill switch off');
     $got = standby_state();
     same_session_ok('kill switch off', $got);
     check_rollout_flag('kill switch off', $got, version => $v,
         enabled => sub { 0 }, reason => sub { 'DISABLED' });
-    check_evaluate_all('kill switch off', $got, $FLAG => sub { 0 }, $SEGFLAG => sub { 1 });
+    check_evaluate_all('kill switch off', $got, $FLAG => sub { 0 }, $SEGFLAG => sub { $COUNTRY{ $_[0] } eq 'NL' });
     same_as_primary_ok('kill switch off', $got);
 
     # 3. rollout 100 and on again (two transactions on the primary)
@@ -527,17 +575,20 @@ SQL
     primary_sql("SELECT metastore.set_flag_enabled(" . sql_quote($FLAG) . ", true)");
     $v = flag_version($FLAG);
     wait_replay('rollout 100, enabled');
+    reloaded_ok('rollout 100, enabled');
     $got = standby_state();
     same_session_ok('rollout 100, enabled', $got);
     check_rollout_flag('rollout 100, enabled', $got, version => $v,
         enabled => sub { 1 }, reason => sub { 'STATIC' });
-    check_evaluate_all('rollout 100, enabled', $got, $FLAG => sub { 1 }, $SEGFLAG => sub { 1 });
+    check_evaluate_all('rollout 100, enabled', $got, $FLAG => sub { 1 },
+        $SEGFLAG => sub { $COUNTRY{ $_[0] } eq 'NL' });
     same_as_primary_ok('rollout 100, enabled', $got);
 
     # 4. a segment change only (metastore.flag_segments' trigger)
     primary_sql("SELECT metastore.put_segment(" . sql_quote($SEG)
         . ", '[{\"contextName\": \"country\", \"operator\": \"IN\", \"values\": [\"DE\", \"BE\"]}]')");
     wait_replay('segment changed');
+    reloaded_ok('segment changed');
     $got = standby_state();
     same_session_ok('segment changed', $got);
     is(join(',', map { "$_=" . ($got->{seg}{$_}{reason} // '?') . '/'
@@ -546,20 +597,25 @@ SQL
        'segment changed: the segment flag follows the new constraints');
     check_rollout_flag('segment changed (rollout flag unchanged)', $got, version => $v,
         enabled => sub { 1 }, reason => sub { 'STATIC' });
+    check_evaluate_all('segment changed', $got, $FLAG => sub { 1 },
+        $SEGFLAG => sub { $COUNTRY{ $_[0] } ne 'NL' });
     same_as_primary_ok('segment changed', $got);
 
     # 5. delete_flag
     primary_sql("SELECT metastore.delete_flag(" . sql_quote($FLAG) . ")");
     wait_replay('flag deleted');
+    reloaded_ok('flag deleted');
     $got = standby_state();
     same_session_ok('flag deleted', $got);
     check_rollout_flag('flag deleted', $got, enabled => sub { 0 }, reason => sub { 'ERROR' });
-    check_evaluate_all('flag deleted', $got, $FLAG => undef, $SEGFLAG => sub { 0 });
+    check_evaluate_all('flag deleted', $got, $FLAG => undef, $SEGFLAG => sub { $COUNTRY{ $_[0] } ne 'NL' });
     same_as_primary_ok('flag deleted', $got);
 
-    my $err = $session->stderr;
-    $err =~ s/^.*(?:25006|read-only transaction|put_flag|set_flag_enabled|PL\/pgSQL|SQL statement).*\n?//mg;
-    is($err, '', 'the standby session printed no unexpected errors');
+    # the session's stderr: exactly the two read-only errors, nothing else
+    # (no WARNING from loading the library, no other ERROR)
+    my @msgs = grep { /^(?:ERROR|WARNING|FATAL|PANIC|NOTICE):/ } split /\n/, $session->stderr;
+    is(scalar(@msgs), 2, 'the standby session reported only the two expected errors')
+        or diag(join("\n", @msgs));
     1;
 } or do {
     my $e = $@ || 'unknown error';
