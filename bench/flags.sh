@@ -142,6 +142,7 @@ trap cleanup EXIT
 
 # ---- the database ------------------------------------------------------------------
 
+# shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 cmd="bench/flags.sh"
 for v in BENCH_USERS BENCH_ROUNDS BENCH_HTTP BENCH_SECONDS BENCH_HTTP_ROUNDS BENCH_HTTP_WARMUP BENCH_CONNECTIONS \
@@ -368,7 +369,7 @@ us_over() { awk -v a="$1" -v b="$2" -v n="$USERS" 'BEGIN {printf "%+.3f", (a - b
 - machine: $(nproc) CPUs, $cpu, $ram RAM
 - server: $server
 - metastore: git $rev; $build
-- settings: $settings; PGOPTIONS='${PGOPTIONS:-}'. \`max_parallel_workers_per_gather = 0\` for every side: the flag functions are PARALLEL RESTRICTED, so with workers only the baselines would run in parallel
+- server settings: $settings; PGOPTIONS='${PGOPTIONS:-}'. The script sets \`max_parallel_workers_per_gather = 0\` in every session: the flag functions are PARALLEL RESTRICTED, so with workers only the baselines would run in parallel
 - data: $USERS distinct users (uuid, country, plan), $sizes, loaded in $load_secs s; $mix; flag \`$FLAG\`: one flexibleRollout strategy (30%, stickiness userId, groupId checkout) with constraints country IN [NL, BE, DE] and plan STR_STARTS_WITH [pro]
 - each side is one \`SELECT count(*)\` over a sequential scan of all $USERS users, timed by psql \\timing (so including the round trip); one untimed run of each, then $ROUNDS round(s), each side once per round in rotating order; medians
 

@@ -19,6 +19,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -222,8 +223,26 @@ load_grants(void)
 			" WHERE principal OPERATOR(pg_catalog.=) $1",
 			1, argtypes);
 	values[0] = CStringGetTextDatum(who);
-	if (SPI_execute_plan(plan_load, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read grants");
+	{
+		/*
+		 * Read as the owner role: callers that run as the session user (the
+		 * flag evaluators, which are not SECURITY DEFINER) have no privilege
+		 * on the table.  An error restores the user through transaction abort.
+		 */
+		static Oid	owner = InvalidOid;
+		Oid			save_user;
+		int			save_sec;
+		int			rc;
+
+		if (!OidIsValid(owner))
+			owner = get_role_oid("metastore_owner", false);
+		GetUserIdAndSecContext(&save_user, &save_sec);
+		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+		rc = SPI_execute_plan(plan_load, values, NULL, true, 0);
+		SetUserIdAndSecContext(save_user, save_sec);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not read grants");
+	}
 
 	old = MemoryContextSwitchTo(grant_cxt);
 	pg = palloc0(sizeof(PrincipalGrants));

@@ -19,6 +19,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/datetime.h"
 #include "utils/float.h"
+#include "utils/formatting.h"
 #include "utils/timestamp.h"
 
 #include "constraints.h"
@@ -507,6 +508,31 @@ swap_case(char c)
 	return 0;
 }
 
+/*
+ * Copy one multibyte (UTF-8) character; under (?i) add its other cases, as
+ * the database's locale maps them (RE2 folds Unicode case, not only ASCII).
+ */
+static void
+re_multibyte(StringInfo out, const char **p, const char *end, bool ci, bool in_class)
+{
+	int			len = Min(pg_utf_mblen((const unsigned char *) *p), (int) (end - *p));
+	char	   *ch = pnstrdup(*p, len);
+
+	*p += len;
+	if (ci)
+	{
+		char	   *lo = str_tolower(ch, len, DEFAULT_COLLATION_OID);
+		char	   *up = str_toupper(ch, len, DEFAULT_COLLATION_OID);
+
+		if (strcmp(lo, ch) != 0 || strcmp(up, ch) != 0)
+		{
+			appendStringInfo(out, in_class ? "%s%s%s" : "[%s%s%s]", ch, lo, up);
+			return;
+		}
+	}
+	appendStringInfoString(out, ch);
+}
+
 /* Parse \x{HHHH} or \xHH at p (just after "\x"); returns the code point or -1. */
 static long
 re_hex_escape(const char **p, const char *end)
@@ -563,36 +589,43 @@ re_escape(StringInfo out, const char **p, const char *end, bool in_class, bool c
 	char		c;
 
 	if (*p >= end)
-		return "a trailing backslash";
+		return "the pattern ends with a backslash";
 	c = *(*p)++;
 	switch (c)
 	{
-		case 'd':
 		case 's':
+			/* RE2's \s is [\t\n\f\r ]: PostgreSQL's also takes \v */
+			appendStringInfoString(out, in_class ? "\\t\\n\\f\\r " : "[\\t\\n\\f\\r ]");
+			return NULL;
+		case 'S':
+			if (in_class)
+				return "\\D, \\S and \\W cannot be used inside brackets here";
+			appendStringInfoString(out, "[^\\t\\n\\f\\r ]");
+			return NULL;
+		case 'd':
 		case 'w':
 			appendStringInfo(out, "\\%c", c);
 			return NULL;
 		case 'D':
-		case 'S':
 		case 'W':
 			if (in_class)
-				return "a negated class escape (\\D, \\S, \\W) inside brackets";
+				return "\\D, \\S and \\W cannot be used inside brackets here";
 			appendStringInfo(out, "\\%c", c);
 			return NULL;
 		case 'b':
 		case 'B':
 			if (in_class)
-				return "\\b inside brackets";
+				return "\\b inside brackets is not RE2 syntax";
 			appendStringInfoString(out, c == 'b' ? "\\y" : "\\Y");
 			return NULL;
 		case 'A':
 			if (in_class)
-				return "\\A inside brackets";
+				return "\\A inside brackets is not RE2 syntax";
 			appendStringInfoString(out, "^");
 			return NULL;
 		case 'z':
 			if (in_class)
-				return "\\z inside brackets";
+				return "\\z inside brackets is not RE2 syntax";
 			appendStringInfoString(out, "\\Z");
 			return NULL;
 		case 'n':
@@ -608,8 +641,16 @@ re_escape(StringInfo out, const char **p, const char *end, bool in_class, bool c
 				long		cp = re_hex_escape(p, end);
 
 				if (cp < 0)
-					return "a malformed \\x escape";
-				appendStringInfo(out, "\\U%08lX", cp);
+					return "a \\x escape is malformed";
+				if (ci && cp < 128 && swap_case((char) cp))
+				{
+					if (in_class)
+						appendStringInfo(out, "%c%c", (char) cp, swap_case((char) cp));
+					else
+						re_char(out, (char) cp, true);
+				}
+				else
+					appendStringInfo(out, "\\U%08lX", cp);
 				return NULL;
 			}
 		case 'Q':
@@ -641,13 +682,13 @@ re_escape(StringInfo out, const char **p, const char *end, bool in_class, bool c
 			return NULL;
 		case 'p':
 		case 'P':
-			return "Unicode classes (\\p, \\P)";
+			return "Unicode classes (\\p, \\P) are not supported";
 		default:
 			if (c >= '1' && c <= '9')
-				return "backreferences";
+				return "RE2 has no backreferences";
 			if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 				((unsigned char) c) >= 0x80)
-				return "an escape RE2 does not define";
+				return "the pattern uses an escape RE2 does not define";
 			/* an escaped punctuation character is itself */
 			appendStringInfo(out, "\\%c", c);
 			return NULL;
@@ -671,7 +712,7 @@ re_class(StringInfo out, const char **p, const char *end, bool ci)
 		char		c;
 
 		if (*p >= end)
-			return "an unterminated bracket expression";
+			return "a bracket expression is not closed";
 		c = **p;
 		if (c == ']' && !first)
 		{
@@ -687,8 +728,13 @@ re_class(StringInfo out, const char **p, const char *end, bool ci)
 			while (close + 1 < end && !(close[0] == ':' && close[1] == ']'))
 				close++;
 			if (close + 1 >= end)
-				return "an unterminated character class";
-			appendBinaryStringInfo(out, *p, close + 2 - *p);
+				return "a [:class:] is not closed";
+			/* under (?i) RE2 lets [:upper:] and [:lower:] match either case */
+			if (ci && ((close - *p == 7 && strncmp(*p, "[:upper", 7) == 0) ||
+					   (close - *p == 7 && strncmp(*p, "[:lower", 7) == 0)))
+				appendStringInfoString(out, "[:alpha:]");
+			else
+				appendBinaryStringInfo(out, *p, close + 2 - *p);
 			*p = close + 2;
 			continue;
 		}
@@ -709,6 +755,17 @@ re_class(StringInfo out, const char **p, const char *end, bool ci)
 				return why;
 			continue;
 		}
+		/* a multibyte literal that does not start a range */
+		if ((unsigned char) c >= 0x80)
+		{
+			const char *q = *p + pg_utf_mblen((const unsigned char *) *p);
+
+			if (q >= end || *q != '-')
+			{
+				re_multibyte(out, p, end, ci, true);
+				continue;
+			}
+		}
 		/* a literal, possibly the start of a range */
 		(*p)++;
 		if (*p + 1 < end && **p == '-' && (*p)[1] != ']')
@@ -716,7 +773,7 @@ re_class(StringInfo out, const char **p, const char *end, bool ci)
 			char		hi = (*p)[1];
 
 			if (hi == '\\' || hi == '[')
-				return "a range with an escaped or bracketed end";
+				return "a range with an escaped or bracketed end is not supported";
 			*p += 2;
 			appendStringInfo(out, "%c-%c", c, hi);
 			if (ci && swap_case(c) && swap_case(hi) &&
@@ -791,29 +848,29 @@ re2_to_are(const char *pat, int len, bool ci, StringInfo out)
 
 					p++;
 					if (depth + 1 >= RE_MAX_DEPTH)
-						return "groups nested too deep";
+						return "groups are nested too deep";
 					if (p < end && *p == '?')
 					{
 						p++;
 						if (p < end && (*p == '=' || *p == '!'))
-							return "lookahead";
+							return "RE2 has no lookahead";
 						if (p + 1 < end && *p == '<' && (p[1] == '=' || p[1] == '!'))
-							return "lookbehind";
+							return "RE2 has no lookbehind";
 						if (p < end && (*p == 'P' || *p == '<'))
 						{
 							/* named group: (?P<name>...) or (?<name>...) */
 							if (*p == 'P')
 								p++;
 							if (p >= end || *p != '<')
-								return "a malformed named group";
+								return "a named group is malformed";
 							while (p < end && *p != '>')
 							{
 								if (!(isalnum((unsigned char) *p) || *p == '_' || *p == '<'))
-									return "a malformed group name";
+									return "a group name is malformed";
 								p++;
 							}
 							if (p >= end)
-								return "an unterminated group name";
+								return "a group name is not closed";
 							p++;
 							appendStringInfoChar(out, '(');
 						}
@@ -839,16 +896,16 @@ re2_to_are(const char *pat, int len, bool ci, StringInfo out)
 										break;	/* greediness does not change whether it matches */
 									case '-':
 										if (neg)
-											return "a malformed flag group";
+											return "a flag group is malformed";
 										neg = true;
 										break;
 									default:
-										return "an unknown group flag";
+										return "a group flag is not one of i, m, s, U";
 								}
 								p++;
 							}
 							if (p >= end)
-								return "an unterminated group";
+								return "a group is not closed";
 							if (*p == ')')
 							{
 								/* (?flags): the rest of the current group */
@@ -872,21 +929,23 @@ re2_to_are(const char *pat, int len, bool ci, StringInfo out)
 			case ')':
 				p++;
 				if (depth == 0)
-					return "an unmatched )";
+					return "a ) has no (";
 				depth--;
 				appendStringInfoChar(out, ')');
 				break;
 			default:
-				p++;
 				if ((unsigned char) c >= 0x80)
-					appendStringInfoChar(out, c);
+					re_multibyte(out, &p, end, f->ci, false);
 				else
+				{
+					p++;
 					re_char(out, c, f->ci);
+				}
 				break;
 		}
 	}
 	if (depth != 0)
-		return "an unterminated group";
+		return "a group is not closed";
 	return NULL;
 }
 
@@ -908,7 +967,7 @@ ms_regex_compile(const char *pattern, int len, bool case_insensitive, MsRegex *o
 	reason = re2_to_are(pattern, len, case_insensitive, &are);
 	if (reason != NULL)
 	{
-		*why = psprintf("RE2 has no %s", reason);
+		*why = pstrdup(reason);
 		return false;
 	}
 	w = palloc((are.len + 1) * sizeof(pg_wchar));

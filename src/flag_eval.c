@@ -26,6 +26,8 @@
 #include "utils/builtins.h"
 #include "utils/formatting.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "storage/proc.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -96,6 +98,24 @@ access_reset(void)
 static void
 cache_begin(void)
 {
+	/*
+	 * Once per statement, take in invalidations sent by commits since: a
+	 * READ COMMITTED transaction that already holds its locks would
+	 * otherwise not hear of them until it ends.
+	 */
+	{
+		static TimestampTz last_statement = 0;
+		static LocalTransactionId last_xact = InvalidLocalTransactionId;
+		TimestampTz now = GetCurrentStatementStartTimestamp();
+
+		if (now != last_statement || MyProc->lxid != last_xact)
+		{
+			AcceptInvalidationMessages();
+			last_statement = now;
+			last_xact = MyProc->lxid;
+		}
+	}
+
 	/* (re-)register after every reset: a re-created extension has new table OIDs */
 	if (!watching || cache_stale)
 	{
@@ -180,7 +200,7 @@ cache_row(int i)
 		int32		version = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
 		Jsonb	   *def = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 4, &isnull));
 
-		e->flag = ms_flag_compile(name, ns, version, def, false);
+		e->flag = ms_flag_compile(name, ns, version, def, false, 0);
 	}
 	MemoryContextSwitchTo(old);
 	e->access_key = 0;
@@ -328,6 +348,7 @@ typedef struct EvalCtx
 {
 	JsonbContainer *root;		/* the context object, or NULL */
 	JsonbContainer *props;		/* its "properties" object, or NULL */
+	bool		props_resolved; /* props has been looked up */
 	const char *environment;	/* the evaluate() argument, or NULL */
 	const char *tenant;
 	bool		resolved[MS_NFIELDS];
@@ -379,6 +400,18 @@ lookup_key(EvalCtx *c, const char *key, int keylen, bool top, int *len)
 		s = scalar_ptr(v, len);
 		if (s)
 			return s;
+	}
+	if (!c->props_resolved)
+	{
+		/* "properties" is looked up once, and only when a field is not at the top */
+		c->props_resolved = true;
+		if (c->root)
+		{
+			JsonbValue *p = getKeyJsonValueFromContainer(c->root, "properties", 10, &res);
+
+			if (p && p->type == jbvBinary && JsonContainerIsObject(p->val.binary.data))
+				c->props = p->val.binary.data;
+		}
 	}
 	if (c->props)
 	{
@@ -988,41 +1021,61 @@ static void
 ctx_init(EvalCtx *c, Jsonb *context, text *tenant, text *environment)
 {
 	memset(c, 0, sizeof(*c));
+	/* a context without currentTime is evaluated at the statement's time */
 	c->now = GetCurrentStatementStartTimestamp();
 	if (context != NULL)
 	{
 		if (JB_ROOT_IS_OBJECT(context))
-		{
-			JsonbValue	res;
-			JsonbValue *p;
-
 			c->root = &context->root;
-			p = getKeyJsonValueFromContainer(c->root, "properties", 10, &res);
-			if (p && p->type == jbvBinary && JsonContainerIsObject(p->val.binary.data))
-				c->props = p->val.binary.data;
-		}
 		else
 			c->invalid = true;
 	}
 	c->tenant = tenant ? text_to_cstring(tenant) : NULL;
 	c->environment = environment ? text_to_cstring(environment) : NULL;
-	/* currentTime in the context replaces the statement's time */
-	{
-		static const MsFieldRef now = {MS_FIELD_CURRENT_TIME, "currentTime", 11};
-		int			len;
-		const char *s = ctx_value(c, &now, &len);
-		TimestampTz t;
-
-		if (s && ms_parse_iso_timestamp(s, len, &t))
-			c->now = t;
-	}
 }
 
-/* Evaluate a flag by name for the acting principal (unknown and unreadable look alike). */
-static void
-evaluate_named(EvalCtx *c, const char *name, MsEvaluation *out)
+/* The last flag a call site asked for (fn_extra): a WHERE clause asks for one flag per row. */
+typedef struct CallMemo
 {
-	FlagEntry  *e = cache_lookup(name);
+	uint64		generation;
+	FlagEntry  *entry;
+	int			len;
+	char		name[MS_MAX_FLAG_NAME_BYTES + 1];
+} CallMemo;
+
+/* The cache entry of the flag named by a text argument, remembered per call site. */
+static FlagEntry *
+lookup_arg(FunctionCallInfo fcinfo, text *arg, char **name)
+{
+	CallMemo   *m = (CallMemo *) fcinfo->flinfo->fn_extra;
+	int			len = VARSIZE_ANY_EXHDR(arg);
+	FlagEntry  *e;
+
+	if (m != NULL && m->generation == cache_generation && m->len == len &&
+		memcmp(m->name, VARDATA_ANY(arg), len) == 0)
+	{
+		*name = m->name;
+		return m->entry;
+	}
+	*name = text_to_cstring(arg);
+	e = cache_lookup(*name);
+	if (len <= MS_MAX_FLAG_NAME_BYTES && e != NULL)
+	{
+		if (m == NULL)
+			m = fcinfo->flinfo->fn_extra = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(CallMemo));
+		m->generation = cache_generation;
+		m->entry = e;
+		m->len = len;
+		memcpy(m->name, VARDATA_ANY(arg), len);
+		m->name[len] = '\0';
+	}
+	return e;
+}
+
+/* Evaluate a flag (its cache entry, or NULL) for the acting principal (unknown and unreadable look alike). */
+static void
+evaluate_entry(EvalCtx *c, FlagEntry *e, MsEvaluation *out)
+{
 
 	memset(out, 0, sizeof(*out));
 	if (e == NULL || e->flag == NULL || !may_read(e))
@@ -1179,25 +1232,101 @@ push_result(JsonbParseState **st, const char *key, MsEvaluation *r)
 
 		push_key(st, "version");
 		jv.type = jbvNumeric;
-		jv.val.numeric = int64_to_numeric(r->flag->version);
+		jv.val.numeric = r->flag->version_numeric;
 		pushJsonbValue(st, WJB_VALUE, &jv);
 	}
 	return pushJsonbValue(st, WJB_END_OBJECT, NULL);
+}
+
+/* Append a key/value pair to a flat object being built. */
+static void
+pair(JsonbValue *obj, const char *k, JsonbValue v)
+{
+	JsonbPair  *p = &obj->val.object.pairs[obj->val.object.nPairs];
+
+	p->key.type = jbvString;
+	p->key.val.string.val = (char *) k;
+	p->key.val.string.len = strlen(k);
+	p->value = v;
+	p->order = obj->val.object.nPairs++;
+}
+
+/*
+ * The result as jsonb.  The common case (every value a scalar) is built
+ * directly with its keys already in jsonb's order (by length, then bytes),
+ * skipping the sort that pushJsonbValue does for every object.
+ */
+static Jsonb *
+result_jsonb(const char *key, MsEvaluation *r)
+{
+	JsonbValue	obj,
+				v,
+				value;
+	JsonbPair	pairs[8];
+
+	if (r->error != MS_EVAL_OK || r->expired || (r->variant && r->variant->payload) ||
+		(r->flag->type != MS_VALUE_BOOLEAN && r->value != NULL && !JB_ROOT_IS_SCALAR(r->value)))
+	{
+		JsonbParseState *st = NULL;
+
+		return JsonbValueToJsonb(push_result(&st, key, r));
+	}
+	if (r->flag->type == MS_VALUE_BOOLEAN)
+	{
+		value.type = jbvBool;
+		value.val.boolean = r->enabled;
+	}
+	else if (r->value == NULL)
+		value.type = jbvNull;
+	else
+		JsonbExtractScalar(&r->value->root, &value);
+
+	obj.type = jbvObject;
+	obj.val.object.nPairs = 0;
+	obj.val.object.pairs = pairs;
+	/* length 3, 5, 6, 7 (enabled < variant < version), 10 */
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	pair(&obj, "key", v);
+	pair(&obj, "value", value);
+	v.val.string.val = (char *) ms_reason_name(r->reason);
+	v.val.string.len = strlen(v.val.string.val);
+	pair(&obj, "reason", v);
+	v.type = jbvBool;
+	v.val.boolean = r->enabled;
+	pair(&obj, "enabled", v);
+	if (r->variant)
+	{
+		v.type = jbvString;
+		v.val.string.val = r->variant->name;
+		v.val.string.len = strlen(r->variant->name);
+	}
+	else
+		v.type = jbvNull;
+	pair(&obj, "variant", v);
+	v.type = jbvNumeric;
+	v.val.numeric = r->flag->version_numeric;
+	pair(&obj, "version", v);
+	v.type = jbvString;
+	v.val.string.val = (char *) ms_value_type_name(r->flag->type);
+	v.val.string.len = strlen(v.val.string.val);
+	pair(&obj, "value_type", v);
+	return JsonbValueToJsonb(&obj);
 }
 
 /* ---- SQL entry points ---- */
 
 #define ARG_TEXT(n) (PG_ARGISNULL(n) ? NULL : PG_GETARG_TEXT_PP(n))
 
-/* The flag name argument, checked. */
-static char *
+/* The flag name argument must be given. */
+static void
 flag_arg(FunctionCallInfo fcinfo)
 {
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(MS_ERRCODE_NULL_VALUE),
 				 errmsg("flag must not be null")));
-	return text_to_cstring(PG_GETARG_TEXT_PP(0));
 }
 
 /*
@@ -1207,15 +1336,16 @@ flag_arg(FunctionCallInfo fcinfo)
 Datum
 evaluate(PG_FUNCTION_ARGS)
 {
-	char	   *name = flag_arg(fcinfo);
+	char	   *name;
 	EvalCtx		c;
 	MsEvaluation r;
-	JsonbParseState *st = NULL;
-	JsonbValue *res;
+	FlagEntry  *e;
 
+	flag_arg(fcinfo);
 	cache_begin();
+	e = lookup_arg(fcinfo, PG_GETARG_TEXT_PP(0), &name);
 	ctx_init(&c, PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1), ARG_TEXT(2), ARG_TEXT(3));
-	evaluate_named(&c, name, &r);
+	evaluate_entry(&c, e, &r);
 	if (!PG_ARGISNULL(4) && r.error == MS_EVAL_OK)
 	{
 		char	   *want = text_to_cstring(PG_GETARG_TEXT_PP(4));
@@ -1234,8 +1364,7 @@ evaluate(PG_FUNCTION_ARGS)
 			r.enabled = false;
 		}
 	}
-	res = push_result(&st, name, &r);
-	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+	PG_RETURN_JSONB_P(result_jsonb(name, &r));
 }
 
 /* SQL: is_enabled(flag, context, tenant, environment) -> boolean; unknown flags are false. */
@@ -1245,13 +1374,14 @@ is_enabled(PG_FUNCTION_ARGS)
 	char	   *name;
 	EvalCtx		c;
 	MsEvaluation r;
+	FlagEntry  *e;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	cache_begin();
+	e = lookup_arg(fcinfo, PG_GETARG_TEXT_PP(0), &name);
 	ctx_init(&c, PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1), ARG_TEXT(2), ARG_TEXT(3));
-	evaluate_named(&c, name, &r);
+	evaluate_entry(&c, e, &r);
 	PG_RETURN_BOOL(r.error == MS_EVAL_OK && r.enabled);
 }
 

@@ -33,7 +33,36 @@ typedef struct Where
 {
 	bool		strict;
 	const char *path;
+	const char *what;			/* "flag definition" or "segment" */
+	int			aliases;		/* MS_ALIAS_*: names the caller used for renamed fields */
 } Where;
+
+/* The place as the caller wrote it: normalize_flag renamed some fields. */
+static const char *
+caller_path(const Where *w, const char *path)
+{
+	static const struct
+	{
+		int			flag;
+		const char *stored;
+		const char *written;
+	}			renames[] =
+	{
+		{MS_ALIAS_ENVIRONMENT_OVERRIDES, "definition.environments", "definition.environment_overrides"},
+		{MS_ALIAS_TENANT_OVERRIDES, "definition.tenants", "definition.tenant_overrides"},
+		{MS_ALIAS_PREREQUISITES, "definition.dependencies", "definition.prerequisites"},
+	};
+
+	for (int i = 0; i < lengthof(renames); i++)
+	{
+		size_t		n = strlen(renames[i].stored);
+
+		if ((w->aliases & renames[i].flag) && strncmp(path, renames[i].stored, n) == 0 &&
+			(path[n] == '\0' || path[n] == '.' || path[n] == '['))
+			return psprintf("%s%s", renames[i].written, path + n);
+	}
+	return path;
+}
 
 /* Report a definition we will not store (strict) — lenient callers go on. */
 static void
@@ -42,8 +71,8 @@ reject(const Where *w, const char *path, const char *msg)
 	if (w->strict)
 		ereport(ERROR,
 				(errcode(MS_ERRCODE_INVALID_VALUE),
-				 errmsg("invalid flag definition: %s", msg),
-				 errdetail("At %s.", path),
+				 errmsg("invalid %s: %s", w->what ? w->what : "flag definition", msg),
+				 errdetail("At %s.", caller_path(w, path)),
 				 errhint("docs/flags.md describes the definition format.")));
 }
 
@@ -409,6 +438,10 @@ constraint_compile(const Where *w, const char *path, JsonbValue *jv, MsConstrain
 		return;
 	}
 	c->field = field_ref(name, strlen(name));
+	if (op != NULL && c->case_insensitive &&
+		!(strncmp(op, "STR_", 4) == 0 || strcmp(op, "REGEX") == 0))
+		reject(w, sub(path, "caseInsensitive"),
+			   psprintf("caseInsensitive applies to STR_* and REGEX, not %s", op));
 	if (op == NULL)
 	{
 		reject(w, sub(path, "operator"), "a constraint needs an operator");
@@ -460,9 +493,10 @@ constraint_compile(const Where *w, const char *path, JsonbValue *jv, MsConstrain
 			vlen = list.len[0];
 		}
 	}
-	if (value == NULL)
+	if (value == NULL || vlen == 0)
 	{
-		reject(w, sub(path, "value"), psprintf("operator %s needs a \"value\"", op));
+		/* an empty value is as missing as an empty context field */
+		reject(w, sub(path, "value"), psprintf("operator %s needs a non-empty \"value\"", op));
 		return;
 	}
 	switch (c->op)
@@ -517,7 +551,7 @@ void
 ms_constraints_compile(JsonbContainer *arr, bool strict, const char *where, int *n,
 					   MsConstraint **out)
 {
-	Where		w = {strict, where};
+	Where		w = {strict, where, strcmp(where, "constraints") == 0 ? "segment" : "flag definition", 0};
 	int			count = arr ? JsonContainerSize(arr) : 0;
 
 	*n = count;
@@ -782,8 +816,29 @@ strategy_compile(const Where *w, const char *path, JsonbValue *jv, MsStrategy *s
 	char	   *name;
 	JsonbValue *pv,
 			   *segs;
-	char	   *ppath = sub(path, "parameters");
+	char	   *ppath;
 
+	/* a strategy normalize_flag made from a seed field is reported at that field */
+	if (w->strict && is_object(jv))
+	{
+		JsonbValue *t = get(jv->val.binary.data, "title");
+
+		if (t && t->type == jbvString && t->val.string.len < 64)
+		{
+			char	   *title = pnstrdup(t->val.string.val, t->val.string.len);
+
+			if (strncmp(title, "rules[", 6) == 0 || strcmp(title, "target_users") == 0 ||
+				strcmp(title, "rollout_percentage") == 0)
+			{
+				const char *layer_end = strstr(path, ".strategies[");
+
+				if (layer_end != NULL)
+					path = psprintf("%.*s.%s", (int) (layer_end - path), path, title);
+			}
+		}
+	}
+
+	ppath = sub(path, "parameters");
 	memset(s, 0, sizeof(*s));
 	s->percentage = get_float8_nan();
 	s->stickiness = stickiness_ref(NULL);
@@ -890,6 +945,14 @@ body_compile(const Where *w, const char *path, JsonbContainer *obj, MsFlagBody *
 	JsonbValue *v;
 
 	memset(b, 0, sizeof(*b));
+	/* null is not a value of these fields (Unleash documents may carry it) */
+	if (w->strict)
+		for (const char *const *k = (const char *const[]) {"enabled", "strategies", "variants", NULL}; *k; k++)
+		{
+			v = get(obj, *k);
+			if (v && v->type == jbvNull)
+				reject(w, sub(path, *k), psprintf("\"%s\" must not be null", *k));
+		}
 	v = get(obj, "enabled");
 	if (v && v->type != jbvNull)
 	{
@@ -1076,20 +1139,32 @@ check_body_types(const Where *w, const char *path, MsValueType t, MsFlagBody *b)
 	const char *tn = ms_value_type_name(t);
 
 	if (!value_fits(t, b->default_value))
-		reject(w, sub(path, "default_value"), psprintf("default_value must be a %s", tn));
+		reject(w, sub(path, "default_value"), psprintf("default_value must be of value_type %s", tn));
 	if (!value_fits(t, b->on_value))
-		reject(w, sub(path, "value"), psprintf("value must be a %s", tn));
+		reject(w, sub(path, "value"), psprintf("value must be of value_type %s", tn));
 	/* a boolean flag's value is its state: variants only carry payloads */
 	if (t == MS_VALUE_BOOLEAN)
+	{
+		JsonbValue	jv;
+
+		if (b->default_value && JsonbExtractScalar(&b->default_value->root, &jv) &&
+			jv.type == jbvBool && jv.val.boolean)
+			reject(w, sub(path, "default_value"),
+				   "a boolean flag is false when it is off: default_value can only be false");
+		if (b->on_value && JsonbExtractScalar(&b->on_value->root, &jv) &&
+			jv.type == jbvBool && !jv.val.boolean)
+			reject(w, sub(path, "value"),
+				   "a boolean flag is true when it is on: value can only be true");
 		return;
+	}
 	for (int i = 0; i < b->variants.n; i++)
 		if (!value_fits(t, b->variants.v[i].value))
-			reject(w, idx(sub(path, "variants"), i), psprintf("the variant's value must be a %s", tn));
+			reject(w, idx(sub(path, "variants"), i), psprintf("the variant's value must be of value_type %s", tn));
 	for (int s = 0; s < b->nstrategies; s++)
 		for (int i = 0; i < b->strategies[s].variants.n; i++)
 			if (!value_fits(t, b->strategies[s].variants.v[i].value))
 				reject(w, idx(sub(idx(sub(path, "strategies"), s), "variants"), i),
-					   psprintf("the variant's value must be a %s", tn));
+					   psprintf("the variant's value must be of value_type %s", tn));
 }
 
 /*
@@ -1097,13 +1172,14 @@ check_body_types(const Where *w, const char *path, MsValueType t, MsFlagBody *b)
  * anything we would not store; otherwise keep what Unleash would keep.
  */
 MsFlag *
-ms_flag_compile(const char *name, const char *ns, int32 version, Jsonb *definition, bool strict)
+ms_flag_compile(const char *name, const char *ns, int32 version, Jsonb *definition, bool strict,
+				int aliases)
 {
 	static const char *const keys[] = {"enabled", "value_type", "default_value", "value",
 		"variants", "strategies", "dependencies", "environments", "tenants", "expires_at",
 		"description", "type", "project", "stale", "impressionData", "tags", "name",
-	"createdAt", "lastSeenAt", "display_name", NULL};
-	Where		w = {strict, "definition"};
+	"createdAt", "lastSeenAt", "display_name", "environment", NULL};
+	Where		w = {strict, "definition", "flag definition", aliases};
 	MsFlag	   *f = palloc0(sizeof(MsFlag));
 	JsonbContainer *root;
 	char	   *vt,
@@ -1113,6 +1189,7 @@ ms_flag_compile(const char *name, const char *ns, int32 version, Jsonb *definiti
 	f->name = pstrdup(name);
 	f->namespace = pstrdup(ns);
 	f->version = version;
+	f->version_numeric = int64_to_numeric(version);
 	if (!JB_ROOT_IS_OBJECT(definition))
 	{
 		reject(&w, "definition", "a flag definition must be a JSON object");
@@ -1121,6 +1198,12 @@ ms_flag_compile(const char *name, const char *ns, int32 version, Jsonb *definiti
 	root = &definition->root;
 	check_keys(&w, "definition", root, keys);
 
+	{
+		JsonbValue *n = get(root, "value_type");
+
+		if (n && n->type == jbvNull)
+			reject(&w, "definition.value_type", "value_type must not be null");
+	}
 	vt = string_field(&w, "definition", root, "value_type");
 	f->type = MS_VALUE_BOOLEAN;
 	if (vt != NULL)

@@ -56,12 +56,10 @@ enum
 };
 
 static SPIPlanPtr plan_normalize = NULL;
-static SPIPlanPtr plan_lock_flag = NULL;
 static SPIPlanPtr plan_insert_flag = NULL;
 static SPIPlanPtr plan_update_flag = NULL;
 static SPIPlanPtr plan_delete_flag = NULL;
 static SPIPlanPtr plan_get_flag = NULL;
-static SPIPlanPtr plan_lock_segment = NULL;
 static SPIPlanPtr plan_insert_segment = NULL;
 static SPIPlanPtr plan_update_segment = NULL;
 static SPIPlanPtr plan_delete_segment = NULL;
@@ -130,18 +128,44 @@ locked_from_spi(int id_col, int version_col, int deleted_col, int ns_col)
 	return r;
 }
 
-/* Lock a flag row by name (row level security hides rows the principal may not write). */
+/*
+ * Lock the row `name` of a flag table.  Row level security hides a row the
+ * principal may read but not write from SELECT ... FOR UPDATE; a reader
+ * then gets 42501 naming the row's namespace, not a false "not found".
+ */
 static Locked
-lock_flag(const char *name)
+lock_row(SPIPlanPtr *lock_plan, SPIPlanPtr *read_plan, const char *table, const char *name,
+		 int id_col, int version_col, int deleted_col, int ns_col)
 {
 	static const Oid argtypes[1] = {TEXTOID};
 	Datum		values[1];
+	Locked		r;
 
-	ms_plan(&plan_lock_flag, "SELECT * FROM metastore.flags WHERE name = $1 FOR UPDATE", 1, argtypes);
+	/* the table name is one of ours, never the caller's */
+	ms_plan(lock_plan, psprintf("SELECT * FROM %s WHERE name = $1 FOR UPDATE", table), 1, argtypes);
 	values[0] = CStringGetTextDatum(name);
-	if (SPI_execute_plan(plan_lock_flag, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not lock flag");
-	return locked_from_spi(F_ID, F_VERSION, F_DELETED_AT, F_NAMESPACE);
+	if (SPI_execute_plan(*lock_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock %s", table);
+	r = locked_from_spi(id_col, version_col, deleted_col, ns_col);
+	if (r.exists)
+		return r;
+	ms_plan(read_plan, psprintf("SELECT namespace FROM %s WHERE name = $1", table), 1, argtypes);
+	if (SPI_execute_plan(*read_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s", table);
+	if (SPI_processed > 0)
+		ms_require_role(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), MS_ROLE_WRITER);
+	return r;
+}
+
+/* Lock a flag row by name. */
+static Locked
+lock_flag(const char *name)
+{
+	static SPIPlanPtr lock_plan = NULL;
+	static SPIPlanPtr read_plan = NULL;
+
+	return lock_row(&lock_plan, &read_plan, "metastore.flags", name,
+					F_ID, F_VERSION, F_DELETED_AT, F_NAMESPACE);
 }
 
 /* Raise the answer for a name held by a row the principal cannot see. */
@@ -193,15 +217,43 @@ normalize(const char *name, Jsonb *def)
 	return DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/* Which renamed fields the caller's own definition used (for error places). */
+static int
+aliases_of(Jsonb *def)
+{
+	static const struct
+	{
+		const char *key;
+		int			flag;
+	}			keys[] =
+	{
+		{"environment_overrides", MS_ALIAS_ENVIRONMENT_OVERRIDES},
+		{"tenant_overrides", MS_ALIAS_TENANT_OVERRIDES},
+		{"prerequisites", MS_ALIAS_PREREQUISITES},
+	};
+	int			aliases = 0;
+
+	if (!JB_ROOT_IS_OBJECT(def))
+		return 0;
+	for (int i = 0; i < lengthof(keys); i++)
+	{
+		JsonbValue	res;
+
+		if (getKeyJsonValueFromContainer(&def->root, keys[i].key, strlen(keys[i].key), &res))
+			aliases |= keys[i].flag;
+	}
+	return aliases;
+}
+
 /* Compile in strict mode and throw the result away: validation only. */
 static void
-validate_definition(const char *name, const char *ns, Jsonb *def)
+validate_definition(const char *name, const char *ns, Jsonb *def, int aliases)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "flag validation",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 
-	(void) ms_flag_compile(name, ns, 1, def, true);
+	(void) ms_flag_compile(name, ns, 1, def, true, aliases);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 }
@@ -240,6 +292,7 @@ flag_write(const char *name, Jsonb *def, MsExpectedVersion expected, char *ns,
 	static const Oid ins_types[6] = {TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTARRAYOID, TEXTOID};
 	static const Oid upd_types[6] = {INT8OID, TEXTOID, JSONBOID, TEXTOID, TEXTARRAYOID, TEXTOID};
 	const char *who = ms_current_principal();
+	int			aliases = normalized ? 0 : aliases_of(def);
 
 	if (!normalized)
 		def = normalize(name, def);
@@ -267,13 +320,14 @@ flag_write(const char *name, Jsonb *def, MsExpectedVersion expected, char *ns,
 		char		nulls[6] = "      ";
 		HeapTuple	row;
 
+		if (r.exists)
+			ms_require_role(r.namespace, MS_ROLE_WRITER);
 		ms_require_role(target, MS_ROLE_WRITER);
 		if (r.exists)
 		{
 			bool		isnull;
 			Datum		d;
 
-			ms_require_role(r.namespace, MS_ROLE_WRITER);
 			if (desc_v == NULL)
 			{
 				d = SPI_getbinval(r.tuple, r.desc, F_DESCRIPTION, &isnull);
@@ -289,7 +343,7 @@ flag_write(const char *name, Jsonb *def, MsExpectedVersion expected, char *ns,
 		if (desc_v != NULL)
 			ms_check_optional_text(desc_v, "description", MS_MAX_DESCRIPTION_BYTES);
 		if (strict)
-			validate_definition(name, target, def);
+			validate_definition(name, target, def, aliases);
 
 		if (same_flag(&r, target, def, desc_v, tags_v) &&
 			(!expected.given || expected.version == 0 || expected.version == r.version) &&
@@ -515,15 +569,11 @@ rollback_flag(PG_FUNCTION_ARGS)
 static Locked
 lock_segment(const char *name)
 {
-	static const Oid argtypes[1] = {TEXTOID};
-	Datum		values[1];
+	static SPIPlanPtr lock_plan = NULL;
+	static SPIPlanPtr read_plan = NULL;
 
-	ms_plan(&plan_lock_segment, "SELECT * FROM metastore.flag_segments WHERE name = $1 FOR UPDATE",
-			1, argtypes);
-	values[0] = CStringGetTextDatum(name);
-	if (SPI_execute_plan(plan_lock_segment, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not lock segment");
-	return locked_from_spi(S_ID, S_VERSION, S_DELETED_AT, S_NAMESPACE);
+	return lock_row(&lock_plan, &read_plan, "metastore.flag_segments", name,
+					S_ID, S_VERSION, S_DELETED_AT, S_NAMESPACE);
 }
 
 /* put_segment(name, constraints, id, expected_version, namespace, description) */
@@ -584,6 +634,24 @@ put_segment_common(FunctionCallInfo fcinfo, bool strict)
 				 errmsg("segment \"%s\" has id " INT64_FORMAT ", not %d", name, r.id,
 						PG_GETARG_INT32(2)),
 				 errhint("A segment keeps its id; omit id to update it.")));
+
+	/* an identical put creates no version (and invalidates no cache) */
+	if (r.exists && !r.deleted && strcmp(r.namespace, target) == 0 &&
+		(!expected.given || expected.version == r.version))
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(r.tuple, r.desc, S_CONSTRAINTS, &isnull);
+		Datum		dd = SPI_getbinval(r.tuple, r.desc, S_DESCRIPTION, &isnull);
+
+		if (compareJsonbContainers(&DatumGetJsonbP(d)->root, &constraints->root) == 0 &&
+			(isnull ? description == NULL :
+			 (description != NULL && strcmp(TextDatumGetCString(dd), text_to_cstring(description)) == 0)))
+		{
+			result = PointerGetDatum(SPI_returntuple(r.tuple, r.desc));
+			SPI_finish();
+			PG_RETURN_DATUM(result);
+		}
+	}
 
 	values[1] = CStringGetTextDatum(target);
 	values[3] = JsonbPGetDatum(constraints);

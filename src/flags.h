@@ -185,6 +185,7 @@ typedef struct MsFlag
 	char	   *name;
 	char	   *namespace;
 	int32		version;
+	struct NumericData *version_numeric;	/* the version as a jsonb number, made once */
 	MsValueType type;
 	MsFlagBody	base;
 	int			nenvironments;
@@ -205,9 +206,14 @@ typedef struct MsSegment
 	MsConstraint *constraints;
 } MsSegment;
 
+/* Field names normalize_flag renamed, so that errors name what the caller wrote. */
+#define MS_ALIAS_ENVIRONMENT_OVERRIDES	0x01
+#define MS_ALIAS_TENANT_OVERRIDES		0x02
+#define MS_ALIAS_PREREQUISITES			0x04
+
 /* flag_model.c */
 extern MsFlag *ms_flag_compile(const char *name, const char *ns, int32 version,
-							   Jsonb *definition, bool strict);
+							   Jsonb *definition, bool strict, int aliases);
 extern void ms_constraints_compile(JsonbContainer *arr, bool strict, const char *where,
 								   int *n, MsConstraint **out);
 extern const char *ms_value_type_name(MsValueType t);

@@ -112,6 +112,12 @@ BEGIN
       MESSAGE = 'invalid flag definition: unknown field in a rule',
       DETAIL = format('At %s; a rule has attribute, operator, value or values, negate, case_insensitive.', path);
   END IF;
+  IF jsonb_typeof(rule -> 'negate') NOT IN ('boolean', 'null')
+     OR jsonb_typeof(rule -> 'case_insensitive') NOT IN ('boolean', 'null') THEN
+    RAISE EXCEPTION USING ERRCODE = '22023',
+      MESSAGE = 'invalid flag definition: negate and case_insensitive must be true or false',
+      DETAIL = format('At %s.', path);
+  END IF;
   op := CASE lower(op)
           WHEN 'eq' THEN 'IN' WHEN 'equals' THEN 'IN' WHEN '==' THEN 'IN' WHEN 'in' THEN 'IN'
           WHEN 'neq' THEN 'NOT_IN' WHEN 'not_equals' THEN 'NOT_IN' WHEN '!=' THEN 'NOT_IN'
@@ -200,11 +206,11 @@ BEGIN
     END IF;
     FOR r IN SELECT e FROM jsonb_array_elements(d -> 'rules') e LOOP
       IF jsonb_typeof(r) = 'object' AND r ? 'constraints' THEN
-        extra := extra || jsonb_build_array(jsonb_build_object('name', 'default', 'title', 'rule',
+        extra := extra || jsonb_build_array(jsonb_build_object('name', 'default', 'title', format('rules[%s]', i),
           'constraints', (SELECT coalesce(jsonb_agg(metastore.flag_rule_constraint(c, format('%s.rules[%s].constraints[%s]', path, i, o - 1))), '[]')
                             FROM jsonb_array_elements(r -> 'constraints') WITH ORDINALITY AS x(c, o))));
       ELSE
-        extra := extra || jsonb_build_array(jsonb_build_object('name', 'default', 'title', 'rule',
+        extra := extra || jsonb_build_array(jsonb_build_object('name', 'default', 'title', format('rules[%s]', i),
           'constraints', jsonb_build_array(metastore.flag_rule_constraint(r, format('%s.rules[%s]', path, i)))));
       END IF;
       i := i + 1;

@@ -10,7 +10,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT ARRAY['enabled', 'is_enabled', 'value_type', 'default_value', 'value', 'variants',
                    'strategies', 'dependencies', 'prerequisites', 'environments', 'tenants',
                    'environment_overrides', 'tenant_overrides', 'expires_at', 'rollout_percentage',
-                   'target_users', 'rules', 'type', 'stale', 'impressionData', 'display_name'] $$;
+                   'target_users', 'rules', 'type', 'stale', 'impressionData', 'display_name',
+                   'environment'] $$;
 COMMENT ON FUNCTION metastore.http_flag_definition_fields() IS
   'The body fields of /api/v1/feature-flags that belong to the flag definition.';
 
@@ -60,7 +61,8 @@ COMMENT ON FUNCTION metastore.http_flag_reply(integer, metastore.flags) IS
   'A flag response with ETag (and Location on 201).';
 
 -- {id}: digits are an id, anything else a name (seed 001 reads flags by name there).
-CREATE FUNCTION metastore.http_flag_by_ref(req jsonb, param text DEFAULT 'id')
+CREATE FUNCTION metastore.http_flag_by_ref(req jsonb, param text DEFAULT 'id',
+                                           include_deleted boolean DEFAULT false)
 RETURNS metastore.flags
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -70,7 +72,10 @@ DECLARE
   f metastore.flags;
 BEGIN
   IF ref ~ '^[0-9]{1,18}$' THEN
-    SELECT * INTO f FROM metastore.flags fl WHERE fl.id = ref::bigint AND fl.deleted_at IS NULL;
+    SELECT * INTO f FROM metastore.flags fl
+     WHERE fl.id = ref::bigint AND (include_deleted OR fl.deleted_at IS NULL);
+  ELSIF include_deleted THEN
+    SELECT * INTO f FROM metastore.flags fl WHERE fl.name = ref;
   ELSE
     f := metastore.get_flag(ref);
   END IF;
@@ -80,8 +85,8 @@ BEGIN
   RETURN f;
 END
 $$;
-COMMENT ON FUNCTION metastore.http_flag_by_ref(jsonb, text) IS
-  'The live flag a path parameter names: all digits = id, else name; 404 when absent or unreadable (never 403).';
+COMMENT ON FUNCTION metastore.http_flag_by_ref(jsonb, text, boolean) IS
+  'The flag a path parameter names (all digits = id, else name), live unless include_deleted; 404 when absent or unreadable (never 403).';
 
 -- An explicitly requested namespace (?namespace= or X-Namespace), else NULL.
 CREATE FUNCTION metastore.http_explicit_namespace(req jsonb)
@@ -94,7 +99,9 @@ COMMENT ON FUNCTION metastore.http_explicit_namespace(jsonb) IS
 -- The definition a create or update body describes, merged onto `current`.
 -- Simple fields (target_users, rules, rollout_percentage) replace the
 -- strategies they made before; explicit strategies replace all of them.
-CREATE FUNCTION metastore.http_flag_merge(current jsonb, b jsonb, environment text DEFAULT NULL)
+-- Seeds 001/002's "environment" is the flag's home environment: kept as a
+-- field of the definition (override layers are "environments").
+CREATE FUNCTION metastore.http_flag_merge(current jsonb, b jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -103,20 +110,13 @@ DECLARE
   patch jsonb := (SELECT coalesce(jsonb_object_agg(k, v), '{}') FROM jsonb_each(b) AS x(k, v)
                    WHERE k = ANY (metastore.http_flag_definition_fields()));
   base jsonb := coalesce(current, '{}');
-  layer jsonb;
+  bad text;
 BEGIN
-  IF environment IS NOT NULL THEN
-    -- seed 001: a flag's fields given with "environment" apply to that environment
-    layer := coalesce(base -> 'environments' -> environment, '{}');
-    layer := metastore.http_flag_merge(layer, patch - 'environments' - 'tenants' - 'environment_overrides'
-                                               - 'tenant_overrides' - 'expires_at' - 'value_type'
-                                               - 'dependencies' - 'prerequisites' - 'display_name'
-                                               - 'type' - 'stale' - 'impressionData');
-    RETURN jsonb_set(base || jsonb_build_object('environments', coalesce(base -> 'environments', '{}')),
-                     ARRAY['environments', environment],
-                     metastore.normalize_flag_layer('', layer, 'environment'))
-           || (patch - 'enabled' - 'is_enabled' - 'strategies' - 'variants' - 'default_value' - 'value'
-                     - 'rollout_percentage' - 'target_users' - 'rules');
+  SELECT k INTO bad FROM jsonb_each(patch) AS x(k, v)
+   WHERE jsonb_typeof(v) = 'null' AND k NOT IN ('default_value', 'value', 'expires_at', 'display_name')
+   LIMIT 1;
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION 'field "%" must not be null', bad USING ERRCODE = '22023';
   END IF;
   IF patch ? 'strategies' THEN
     base := base - 'strategies';
@@ -124,9 +124,10 @@ BEGIN
     IF patch ? 'target_users' OR patch ? 'rules' OR patch ? 'rollout_percentage' THEN
       base := base || jsonb_build_object('strategies', (
         SELECT coalesce(jsonb_agg(s ORDER BY o), '[]')
-          FROM jsonb_array_elements(coalesce(base -> 'strategies', '[]')) WITH ORDINALITY AS x(s, o)
+          FROM jsonb_array_elements(CASE jsonb_typeof(base -> 'strategies') WHEN 'array' THEN base -> 'strategies'
+                                         ELSE '[]' END) WITH ORDINALITY AS x(s, o)
          WHERE NOT ((patch ? 'target_users' AND s ->> 'title' = 'target_users')
-                 OR (patch ? 'rules' AND s ->> 'title' = 'rule')
+                 OR (patch ? 'rules' AND (s ->> 'title' = 'rule' OR s ->> 'title' LIKE 'rules[%'))
                  OR (patch ? 'rollout_percentage' AND s ->> 'title' = 'rollout_percentage'))));
     END IF;
   END IF;
@@ -145,7 +146,7 @@ BEGIN
   RETURN base || patch;
 END
 $$;
-COMMENT ON FUNCTION metastore.http_flag_merge(jsonb, jsonb, text) IS
+COMMENT ON FUNCTION metastore.http_flag_merge(jsonb, jsonb) IS
   'Internal: a REST body''s definition fields applied to a stored definition (docs/rest-api.md).';
 
 -- POST /api/v1/feature-flags: create (409 when the name exists)
@@ -157,11 +158,12 @@ AS $$
 DECLARE
   b jsonb := metastore.http_body(req,
     metastore.http_flag_definition_fields()
-    || ARRAY['name', 'key', 'flag_key', 'flag_name', 'description', 'tags', 'namespace', 'environment'],
+    || ARRAY['name', 'key', 'flag_key', 'flag_name', 'description', 'tags', 'namespace'],
     '{}');
   name text := coalesce(metastore.http_text(b, 'name'), metastore.http_text(b, 'key'),
                         metastore.http_text(b, 'flag_key'));
   f metastore.flags;
+  existed boolean;
 BEGIN
   IF name IS NULL THEN
     -- seed 002 names flags by flag_key; flag_name is then its display name
@@ -173,14 +175,16 @@ BEGIN
     RAISE EXCEPTION 'field "name" is required' USING ERRCODE = '22023',
       HINT = 'Seed 002''s flag_key is accepted too.';
   END IF;
+  existed := (metastore.get_flag(name)).id IS NOT NULL;
+  -- create only; an identical repeat answers 200 with the flag, as POST /records does
   f := metastore.put_flag(
          name => name,
-         definition => metastore.http_flag_merge(NULL, b, metastore.http_text(b, 'environment')),
+         definition => metastore.http_flag_merge(NULL, b),
          expected_version => 0,
          namespace => coalesce(metastore.http_text(b, 'namespace'), metastore.http_explicit_namespace(req)),
          description => metastore.http_text(b, 'description'),
          tags => CASE WHEN b ? 'tags' THEN metastore.http_tags(b) END);
-  RETURN metastore.http_flag_reply(201, f);
+  RETURN metastore.http_flag_reply(CASE WHEN existed THEN 200 ELSE 201 END, f);
 END
 $$;
 
@@ -216,23 +220,37 @@ BEGIN
                                                                  (f.definition ->> 'enabled')::boolean, false)) END
                                         ORDER BY f.name COLLATE "C")
                          FROM metastore.list_flags(q ->> 'namespace', q ->> 'prefix', lim, off) f
-                        WHERE env IS NULL OR f.definition -> 'environments' ? env
-                           OR NOT (f.definition ? 'environments')), '[]'),
+                        WHERE env IS NULL OR f.definition ->> 'environment' = env
+                           OR f.definition -> 'environments' ? env
+                           OR NOT (f.definition ? 'environment')), '[]'),
     'limit', lim, 'offset', off));
 END
 $$;
+
+-- A read: 200 with ETag, or 304 when If-None-Match names the current version.
+CREATE FUNCTION metastore.http_flag_read_reply(req jsonb, f metastore.flags)
+RETURNS metastore.http_response
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN btrim(req -> 'headers' ->> 'if-none-match') IN ('"' || f.version || '"', 'W/"' || f.version || '"', '*')
+              THEN metastore.http_reply(304, NULL, jsonb_build_object('ETag', '"' || f.version || '"'))
+              ELSE metastore.http_flag_reply(200, f) END
+$$;
+COMMENT ON FUNCTION metastore.http_flag_read_reply(jsonb, metastore.flags) IS
+  'A flag read response: 304 when If-None-Match names its version.';
 
 CREATE FUNCTION metastore.http_flags_get(req jsonb)
 RETURNS metastore.http_response
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT metastore.http_flag_reply(200, metastore.http_flag_by_ref(req)) $$;
+AS $$ SELECT metastore.http_flag_read_reply(req, metastore.http_flag_by_ref(req)) $$;
 
 CREATE FUNCTION metastore.http_flags_get_by_name(req jsonb)
 RETURNS metastore.http_response
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT metastore.http_flag_reply(200, metastore.http_flag_by_ref(req, 'name')) $$;
+AS $$ SELECT metastore.http_flag_read_reply(req, metastore.http_flag_by_ref(req, 'name')) $$;
 
 -- PUT /api/v1/feature-flags/{id}: the fields given replace, the others are kept
 CREATE FUNCTION metastore.http_flags_update(req jsonb)
@@ -242,7 +260,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   b jsonb := metastore.http_body(req,
-    metastore.http_flag_definition_fields() || ARRAY['description', 'tags', 'namespace', 'environment', 'flag_name'], '{}');
+    metastore.http_flag_definition_fields() || ARRAY['description', 'tags', 'namespace', 'flag_name'], '{}');
   f metastore.flags := metastore.http_flag_by_ref(req);
 BEGIN
   IF b ? 'flag_name' THEN
@@ -250,7 +268,7 @@ BEGIN
   END IF;
   RETURN metastore.http_flag_reply(200, metastore.put_flag(
     name => f.name,
-    definition => metastore.http_flag_merge(f.definition, b, metastore.http_text(b, 'environment')),
+    definition => metastore.http_flag_merge(f.definition, b),
     expected_version => coalesce(metastore.http_expected_version(req), f.version),
     namespace => metastore.http_text(b, 'namespace'),
     description => CASE WHEN b ? 'description' THEN coalesce(metastore.http_text(b, 'description'), '') END,
@@ -274,12 +292,17 @@ $$;
 -- POST .../{id}/enable and /disable (?environment= limits it to one environment)
 CREATE FUNCTION metastore.http_flags_switch(req jsonb)
 RETURNS metastore.http_response
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT metastore.http_flag_reply(200, metastore.set_flag_enabled(
+BEGIN
+  IF req -> 'body' IS NOT NULL THEN
+    PERFORM metastore.http_body(req, '{}');   -- no body fields: anything given is refused
+  END IF;
+  RETURN metastore.http_flag_reply(200, metastore.set_flag_enabled(
            (metastore.http_flag_by_ref(req)).name, req ->> 'path' LIKE '%/enable',
-           req -> 'query' ->> 'environment', metastore.http_expected_version(req)))
+           req -> 'query' ->> 'environment', metastore.http_expected_version(req)));
+END
 $$;
 
 -- PUT .../toggle/{key} (seed 002): flip the kill switch
@@ -339,7 +362,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  f metastore.flags := metastore.http_flag_by_ref(req);
+  f metastore.flags := metastore.http_flag_by_ref(req, 'id', true);
 BEGIN
   RETURN metastore.http_reply(200, jsonb_build_object('id', f.id, 'name', f.name, 'items',
     (SELECT jsonb_agg(to_jsonb(h) ORDER BY h.version) FROM metastore.flag_history(f.name) h)));
@@ -352,7 +375,7 @@ LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT metastore.http_flag_reply(200, metastore.rollback_flag(
-           (metastore.http_flag_by_ref(req)).name, metastore.http_int_param(req, 'version')::integer,
+           (metastore.http_flag_by_ref(req, 'id', true)).name, metastore.http_int_param(req, 'version')::integer,
            metastore.http_expected_version(req)))
 $$;
 
@@ -389,15 +412,16 @@ DECLARE
   b jsonb := metastore.http_body(req, '{name,flag_name,key,context,tenant_id,environment,user_id,expected_type}');
   name text := coalesce(metastore.http_text(b, 'name'), metastore.http_text(b, 'flag_name'),
                         metastore.http_text(b, 'key'));
-  env text := metastore.http_text(b, 'environment');
-  tenant text := metastore.http_text(b, 'tenant_id');
+  ctx jsonb := metastore.http_eval_context(b);
+  env text := coalesce(metastore.http_text(b, 'environment'), ctx ->> 'environment');
+  tenant text := coalesce(metastore.http_text(b, 'tenant_id'), ctx ->> 'tenantId', ctx ->> 'tenant_id');
   r jsonb;
 BEGIN
   IF name IS NULL THEN
     RAISE EXCEPTION 'field "name" is required' USING ERRCODE = '22023',
       HINT = 'Seed 001''s flag_name is accepted too.';
   END IF;
-  r := metastore.evaluate(name, metastore.http_eval_context(b), tenant, env,
+  r := metastore.evaluate(name, ctx, tenant, env,
                           metastore.http_text(b, 'expected_type'));
   RETURN metastore.http_reply(CASE WHEN r ->> 'error_code' = 'FLAG_NOT_FOUND' THEN 404 ELSE 200 END,
     r || jsonb_build_object('name', name, 'flag_name', name, 'environment', env, 'tenant_id', tenant));
@@ -414,8 +438,8 @@ DECLARE
   b jsonb := metastore.http_body(req, '{names,flag_names,keys,context,tenant_id,environment,user_id}');
   names jsonb := coalesce(b -> 'names', b -> 'flag_names', b -> 'keys');
   ctx jsonb := metastore.http_eval_context(b);
-  env text := metastore.http_text(b, 'environment');
-  tenant text := metastore.http_text(b, 'tenant_id');
+  env text := coalesce(metastore.http_text(b, 'environment'), ctx ->> 'environment');
+  tenant text := coalesce(metastore.http_text(b, 'tenant_id'), ctx ->> 'tenantId', ctx ->> 'tenant_id');
   results jsonb;
 BEGIN
   IF names IS NOT NULL AND (jsonb_typeof(names) <> 'array' OR EXISTS (
@@ -515,9 +539,11 @@ $$;
 
 -- The OFREP shape of one evaluation: success {key, value, reason, variant,
 -- metadata} or error {key, errorCode, errorDetails}.
+-- STABLE, not IMMUTABLE: jsonb_build_object is STABLE, and a SQL function
+-- that claims more than its body is not inlined but parsed on every call.
 CREATE FUNCTION metastore.http_ofrep_result(r jsonb)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
   SELECT CASE WHEN r ? 'error_code' AND r ->> 'error_code' <> 'TYPE_MISMATCH' THEN
            jsonb_build_object('key', r -> 'key', 'errorCode', r -> 'error_code',
