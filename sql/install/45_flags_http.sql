@@ -296,7 +296,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF req -> 'body' IS NOT NULL THEN
+  IF coalesce(jsonb_typeof(req -> 'body'), 'null') <> 'null' THEN
     PERFORM metastore.http_body(req, '{}');   -- no body fields: anything given is refused
   END IF;
   RETURN metastore.http_flag_reply(200, metastore.set_flag_enabled(
@@ -578,7 +578,7 @@ DECLARE
   ctx jsonb := metastore.http_ofrep_context(req);
   r jsonb;
 BEGIN
-  IF req -> 'body' IS NOT NULL AND (jsonb_typeof(req -> 'body') <> 'object'
+  IF coalesce(jsonb_typeof(req -> 'body'), 'null') <> 'null' AND (jsonb_typeof(req -> 'body') <> 'object'
        OR EXISTS (SELECT 1 FROM jsonb_object_keys(req -> 'body') k WHERE k <> 'context')) THEN
     RETURN metastore.http_reply(400, jsonb_build_object('key', key, 'errorCode', 'PARSE_ERROR',
       'errorDetails', 'the body must be {"context": {...}}'));
@@ -607,7 +607,7 @@ DECLARE
   etag text;
   inm text := req -> 'headers' ->> 'if-none-match';
 BEGIN
-  IF req -> 'body' IS NOT NULL AND (jsonb_typeof(req -> 'body') <> 'object'
+  IF coalesce(jsonb_typeof(req -> 'body'), 'null') <> 'null' AND (jsonb_typeof(req -> 'body') <> 'object'
        OR EXISTS (SELECT 1 FROM jsonb_object_keys(req -> 'body') k WHERE k <> 'context')) THEN
     RETURN metastore.http_reply(400, jsonb_build_object('errorCode', 'PARSE_ERROR',
       'errorDetails', 'the body must be {"context": {...}}'));

@@ -308,9 +308,14 @@ refused(what => 'create the same name with other content', method => 'POST', pat
         body => { name => $c1, enabled => false_() }, status => 409, ref => $c1);
 is(req(POST => "$F$q", key => $w, body => { name => $c1, enabled => false_() })->{body}{code}, 'MS409',
    'the 409 body carries MS409');
-refused(what => 'create the same name with the same content (the name exists)', method => 'POST', path => "$F$q",
-        body => { name => $c1, enabled => true_(), description => 'one', tags => ['a'] }, status => 409,
-        ref => $c1);
+{
+    # an identical repeat is idempotent, as POST /records is: 200 with the flag, no new version
+    my $before = req(GET => "$F/$c1id", key => $w)->{body};
+    my $again = req(POST => "$F$q", key => $w, body => { name => $c1, enabled => true_(), description => 'one', tags => ['a'] });
+    is($again->{status}, 200, 'create the same name with the same content: 200 (idempotent)');
+    ok(!defined $again->{headers}{location}, 'an idempotent repeat has no Location');
+    is($again->{body}{version}, $before->{version}, 'an idempotent repeat writes no version');
+}
 refused(what => 'create with the seed 001 name field too (flag_name)', method => 'POST', path => "$F$q",
         body => { flag_name => $c1, enabled => false_() }, status => 409, ref => $c1);
 is(req(GET => "$F/999999999", key => $w)->{status}, 404, 'GET an unknown id: 404');
