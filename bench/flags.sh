@@ -63,25 +63,8 @@ ME=flags
 
 # ---- optional throwaway cluster ------------------------------------------------
 
-if [ "${BENCH_CLUSTER:-}" = virtualenv ] && [ -z "${_FLAGS_BENCH_INSIDE:-}" ]; then
-  command -v pg_virtualenv >/dev/null || { echo "$ME: pg_virtualenv not found (postgresql-common)" >&2; exit 1; }
-  SECRET_DIR=$(mktemp -d)
-  chmod 0711 "$SECRET_DIR"          # the server (another OS user when we are root) must reach the file
-  head -c 32 /dev/urandom > "$SECRET_DIR/server.secret"
-  chmod 0600 "$SECRET_DIR/server.secret"
-  [ "$(id -u)" -eq 0 ] && chown postgres "$SECRET_DIR/server.secret"
-  opts=(-o "metastore.server_secret_file=$SECRET_DIR/server.secret")
-  for s in ${BENCH_SERVER_SETTINGS:-}; do opts+=(-o "$s"); done
-  # pg_virtualenv talks on stdout: the report goes through a file instead
-  : > "$SECRET_DIR/report.md"
-  rc=0
-  _FLAGS_BENCH_INSIDE=1 _FLAGS_BENCH_REPORT=$SECRET_DIR/report.md \
-    pg_virtualenv -t -v "$PG_MAJOR" "${opts[@]}" "$0" "$@" >&2 || rc=$?
-  cat "$SECRET_DIR/report.md"
-  rm -rf "$SECRET_DIR"
-  exit "$rc"
-fi
-[ -n "${_FLAGS_BENCH_REPORT:-}" ] && exec >>"$_FLAGS_BENCH_REPORT"
+# shellcheck source=bench/virtualenv.sh
+source "$ROOT/bench/virtualenv.sh"
 
 export PGHOST=${PGHOST:-$ROOT/.run}
 export PGPORT=${PGPORT:-5433}
