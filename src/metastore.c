@@ -11,6 +11,7 @@
 #include "access.h"
 #include "apikeys.h"
 #include "cache.h"
+#include "events.h"
 #include "metastore.h"
 #include "principal.h"
 
@@ -53,6 +54,13 @@ _PG_init(void)
 							   "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, secret_file_assign, NULL);
+	DefineCustomIntVariable("metastore.event_retention_hours",
+							"Events older than this many hours are pruned from metastore.events (0 keeps them all).",
+							"Pruning runs as events are appended, once every 1000 events.",
+							&ms_event_retention_hours,
+							24 * 7, 0, 24 * 365 * 10,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("metastore.max_document_bytes",
 							"Largest stored JSON document, in bytes of its binary (jsonb) form.",
 							NULL,

@@ -32,14 +32,16 @@ SELECT is_empty($$
   'SECURITY DEFINER functions pin search_path = pg_catalog, pg_temp');
 -- SECURITY INVOKER functions read no table themselves: the REST handlers and
 -- helpers (http_*) only call the public API; the rest are listed here.  The
--- flag evaluators read the flag tables only as metastore_evaluator, in C.
+-- flag evaluators read the flag tables only as metastore_evaluator, in C; the
+-- event trigger writes the outbox as metastore_owner, in C.
 SELECT set_eq($$
   SELECT p.proname::text FROM pg_proc p
    WHERE p.pronamespace = 'metastore'::regnamespace AND NOT p.prosecdef
      AND p.proname !~ '^http_' $$,
   ARRAY['current_principal', 'history_trigger', 'protect_aggregate', 'cache_invalidate', 'compile_filter', 'compile_search', 'bucket',
         'flag_rule_constraint', 'normalize_flag_layer', 'normalize_flag', 'unleash_feature_definition',
-        'evaluate', 'is_enabled', 'evaluate_all'],
+        'evaluate', 'is_enabled', 'evaluate_all', 'event_trigger', 'check_service_url', 'service_json',
+        'healthy_services'],
   'the only SECURITY INVOKER functions besides the http_* handlers read no table');
 SELECT is_empty($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
