@@ -218,7 +218,7 @@ event_trigger(PG_FUNCTION_ARGS)
 
 		ms_plan(&plan_prune,
 				"DELETE FROM metastore.events WHERE created_at OPERATOR(pg_catalog.<)"
-				" pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.make_interval(hours => $1)",
+				" (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.make_interval(hours => $1))",
 				1, argtypes);
 		if (SPI_execute_plan(plan_prune, hours, NULL, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "event_trigger: could not prune events");
