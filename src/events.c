@@ -151,6 +151,7 @@ event_trigger(PG_FUNCTION_ARGS)
 	int			save_sec;
 	int			nestlevel;
 	static Oid	owner = InvalidOid;
+	static Oid	pruner = InvalidOid;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "event_trigger: not called by trigger manager");
@@ -216,12 +217,20 @@ event_trigger(PG_FUNCTION_ARGS)
 		static const Oid argtypes[1] = {INT4OID};
 		Datum		hours[1] = {Int32GetDatum(ms_event_retention_hours)};
 
+		/*
+		 * As the pruning role (BYPASSRLS): under row level security the
+		 * DELETE would see only the events the committing principal may read.
+		 */
+		if (!OidIsValid(pruner))
+			pruner = get_role_oid(MS_EVENTS_PRUNER_ROLE, false);
+		SetUserIdAndSecContext(pruner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 		ms_plan(&plan_prune,
 				"DELETE FROM metastore.events WHERE created_at OPERATOR(pg_catalog.<)"
 				" (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.make_interval(hours => $1))",
 				1, argtypes);
 		if (SPI_execute_plan(plan_prune, hours, NULL, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "event_trigger: could not prune events");
+		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	}
 
 	SPI_finish();

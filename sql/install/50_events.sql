@@ -28,6 +28,18 @@ CREATE POLICY namespace_append ON metastore.events FOR INSERT
   WITH CHECK (metastore.has_role(namespace, 'writer'));
 CREATE POLICY owner_prunes ON metastore.events FOR DELETE TO metastore_owner USING (true);
 
+-- Pruning by retention runs as this role, so that it removes old events of
+-- every namespace, not only those the committing principal may read.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'metastore_pruner') THEN
+    CREATE ROLE metastore_pruner NOLOGIN BYPASSRLS;
+  END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA metastore TO metastore_pruner;
+GRANT SELECT, DELETE ON metastore.events TO metastore_pruner;
+
 CREATE FUNCTION metastore.event_trigger()
 RETURNS trigger
 LANGUAGE c
@@ -51,7 +63,7 @@ CREATE CONSTRAINT TRIGGER flag_segments_events
   EXECUTE FUNCTION metastore.event_trigger('segment', 'name', 'name', 'id');
 
 CREATE FUNCTION metastore.events_since(after_id bigint DEFAULT 0, "limit" integer DEFAULT 100,
-                                       resource_types text[] DEFAULT NULL)
+                                       resource_types text[] DEFAULT NULL, namespace text DEFAULT NULL)
 RETURNS SETOF metastore.events
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -64,14 +76,17 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'limit must be from 1 to 1000',
       DETAIL = format('%s was given.', coalesce($2::text, 'null'));
   END IF;
+  IF $4 IS NOT NULL THEN
+    PERFORM metastore.require_role($4, 'reader');
+  END IF;
   RETURN QUERY
   SELECT * FROM metastore.events e
-   WHERE e.id > $1 AND ($3 IS NULL OR e.resource_type = ANY ($3))
+   WHERE e.id > $1 AND ($3 IS NULL OR e.resource_type = ANY ($3)) AND ($4 IS NULL OR e.namespace = $4)
    ORDER BY e.id LIMIT $2;
 END
 $$;
-COMMENT ON FUNCTION metastore.events_since(bigint, integer, text[]) IS
-  'Events after after_id, oldest first, at most limit (1..1000), optionally of some resource types; only namespaces the principal may read. Ids follow commit order, so a consumer that remembers the last id it saw misses nothing.';
+COMMENT ON FUNCTION metastore.events_since(bigint, integer, text[], text) IS
+  'Events after after_id, oldest first, at most limit (1..1000), optionally of some resource types and one namespace; only namespaces the principal may read. Ids follow commit order, so a consumer that remembers the last id it saw misses nothing.';
 
 CREATE FUNCTION metastore.latest_event_id()
 RETURNS bigint
@@ -131,7 +146,7 @@ BEGIN
   SELECT k INTO unknown FROM jsonb_object_keys(q) k WHERE k NOT IN ('after', 'limit', 'types', 'namespace') LIMIT 1;
   IF unknown IS NOT NULL THEN
     RAISE EXCEPTION 'unknown query parameter "%"', unknown USING ERRCODE = '22023',
-      DETAIL = 'Allowed: after, limit, types.';
+      DETAIL = 'Allowed: after, limit, types, namespace.';
   END IF;
   IF coalesce(q ->> 'after', '0') !~ '^[0-9]{1,18}$' OR coalesce(q ->> 'limit', '100') !~ '^[0-9]{1,4}$' THEN
     RAISE EXCEPTION 'after and limit must be whole numbers' USING ERRCODE = '22023';
@@ -140,7 +155,8 @@ BEGIN
   lim := coalesce(q ->> 'limit', '100')::integer;
   SELECT coalesce(jsonb_agg(metastore.http_events_json(e) ORDER BY e.id), '[]') INTO items
     FROM metastore.events_since(after, lim,
-           CASE WHEN q ? 'types' THEN string_to_array(q ->> 'types', ',') END) e;
+           CASE WHEN q ? 'types' THEN string_to_array(q ->> 'types', ',') END,
+           metastore.http_explicit_namespace(req)) e;
   RETURN metastore.http_reply(200, jsonb_build_object('events', items,
     'last_id', coalesce((items -> -1 ->> 'id')::bigint, after)));
 END
@@ -156,7 +172,7 @@ COMMENT ON FUNCTION metastore.http_events_latest(jsonb) IS 'GET /api/v1/events/l
 
 INSERT INTO metastore.http_routes (method, path, handler, auth, operation_id, tag, summary, query_params) VALUES
   ('GET', '/api/v1/events',        'metastore.http_events_list(jsonb)',   true, 'listEvents',    'events',
-   'Committed changes after ?after= (oldest first; ?limit= 1..1000, ?types=flag,record)',
+   'Committed changes after ?after= (oldest first; ?limit= 1..1000, ?types=flag,record, ?namespace=)',
    '[{"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
      {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
      {"name": "types", "in": "query", "schema": {"type": "string"}, "description": "comma-separated resource types"}]'),

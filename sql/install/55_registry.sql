@@ -69,6 +69,17 @@ BEGIN
       DETAIL = format('"%s" was given.', left(url, 200)),
       HINT = 'Use http(s)://host[:port][/path]; credentials in URLs are not accepted.';
   END IF;
+  IF left(m[2], 1) = '[' THEN
+    -- a bracketed host must be an IPv6 address
+    BEGIN
+      IF family(btrim(m[2], '[]')::inet) <> 6 OR masklen(btrim(m[2], '[]')::inet) <> 128 THEN
+        RAISE EXCEPTION USING ERRCODE = '22P02';
+      END IF;
+    EXCEPTION WHEN invalid_text_representation THEN
+      RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('%s has a bracketed host that is not an IPv6 address', field),
+        DETAIL = format('"%s" was given.', left(url, 200));
+    END;
+  END IF;
   IF m[7] IS NOT NULL AND (m[7]::integer < 1 OR m[7]::integer > 65535) THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('%s has a port outside 1..65535', field),
       DETAIL = format('"%s" was given.', left(url, 200));
@@ -310,13 +321,13 @@ BEGIN
   IF name IS NULL OR url IS NULL THEN
     RAISE EXCEPTION 'fields "service_name" and "service_url" are required' USING ERRCODE = '22023';
   END IF;
-  IF b ? 'ttl' AND jsonb_typeof(b -> 'ttl') <> 'number' THEN
-    RAISE EXCEPTION 'field "ttl" must be a number of seconds' USING ERRCODE = '22023';
+  IF b ? 'ttl' AND (jsonb_typeof(b -> 'ttl') <> 'number' OR (b ->> 'ttl') !~ '^[0-9]{1,9}$') THEN
+    RAISE EXCEPTION 'field "ttl" must be a whole number of seconds (1..86400)' USING ERRCODE = '22023';
   END IF;
   existed := EXISTS (SELECT 1 FROM metastore.list_services(NULL, ns) j
                       WHERE j ->> 'name' = name AND j ->> 'instance_id' = coalesce(metastore.http_text(b, 'instance_id'), url));
   r := metastore.register_service(name, url, metastore.http_text(b, 'health_check_url'),
-                                  coalesce(b -> 'metadata', '{}'), coalesce((b ->> 'ttl')::numeric::integer, 30),
+                                  coalesce(b -> 'metadata', '{}'), coalesce((b ->> 'ttl')::integer, 30),
                                   metastore.http_text(b, 'instance_id'), ns);
   RETURN metastore.http_reply(CASE WHEN existed THEN 200 ELSE 201 END, r);
 END
