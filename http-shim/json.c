@@ -565,3 +565,203 @@ json_each_member(const char *text, size_t len, json_member_fn fn, void *cls)
 	jb_free(&val);
 	return rc;
 }
+
+/* ---- raw walkers for nested documents (the event list) ---- */
+
+/* Step over a string (r->p at the opening quote) without decoding it; false when malformed. */
+static bool
+skip_string(reader *r)
+{
+	if (r->p >= r->end || *r->p != '"')
+		return false;
+	r->p++;
+	while (r->p < r->end)
+	{
+		unsigned char c = (unsigned char) *r->p++;
+
+		if (c == '"')
+			return true;
+		if (c < 0x20)
+			return false;
+		if (c == '\\')
+		{
+			if (r->p >= r->end)
+				return false;
+			c = (unsigned char) *r->p++;
+			if (c == 'u')
+			{
+				if (read_hex4(r) < 0)
+					return false;
+			}
+			else if (strchr("\"\\/bfnrt", c) == NULL || c == '\0')
+				return false;
+		}
+	}
+	return false;
+}
+
+#define JSON_MAX_DEPTH 64
+
+/* Step over one value of any kind, nested at most JSON_MAX_DEPTH deep; false when malformed. */
+static bool
+skip_value(reader *r, int depth)
+{
+	const char *lit;
+	size_t		litlen;
+	char		close;
+
+	skip_ws(r);
+	if (r->p >= r->end)
+		return false;
+	if (*r->p == '"')
+		return skip_string(r);
+	if (*r->p != '{' && *r->p != '[')
+	{
+		if (r->end - r->p >= 4 && memcmp(r->p, "null", 4) == 0)
+		{
+			r->p += 4;
+			return true;
+		}
+		return read_literal(r, &lit, &litlen);
+	}
+	if (depth >= JSON_MAX_DEPTH)
+		return false;
+	close = *r->p == '{' ? '}' : ']';
+	r->p++;
+	skip_ws(r);
+	if (r->p < r->end && *r->p == close)
+	{
+		r->p++;
+		return true;
+	}
+	for (;;)
+	{
+		skip_ws(r);
+		if (close == '}')
+		{
+			if (!skip_string(r))
+				return false;
+			skip_ws(r);
+			if (r->p >= r->end || *r->p != ':')
+				return false;
+			r->p++;
+		}
+		if (!skip_value(r, depth + 1))
+			return false;
+		skip_ws(r);
+		if (r->p < r->end && *r->p == ',')
+		{
+			r->p++;
+			continue;
+		}
+		if (r->p < r->end && *r->p == close)
+		{
+			r->p++;
+			return true;
+		}
+		return false;
+	}
+}
+
+/* Shared walk of an object's members or an array's elements (open is '{' or '['). */
+static int
+walk_raw(const char *text, size_t len, char open, json_raw_fn fn, void *cls)
+{
+	reader		r = {text, text + len};
+	char		close = open == '{' ? '}' : ']';
+	int			rc;
+
+	skip_ws(&r);
+	if (r.p >= r.end || *r.p != open)
+		return -1;
+	r.p++;
+	skip_ws(&r);
+	if (r.p < r.end && *r.p == close)
+		r.p++;
+	else
+	{
+		for (;;)
+		{
+			const char *name = NULL;
+			size_t		name_len = 0;
+			const char *value;
+
+			skip_ws(&r);
+			if (open == '{')
+			{
+				name = r.p + 1;
+				if (!skip_string(&r))
+					return -1;
+				name_len = (size_t) (r.p - 1 - name);
+				skip_ws(&r);
+				if (r.p >= r.end || *r.p != ':')
+					return -1;
+				r.p++;
+				skip_ws(&r);
+			}
+			value = r.p;
+			if (!skip_value(&r, 1))
+				return -1;
+			if ((rc = fn(cls, name, name_len, value, (size_t) (r.p - value))) != 0)
+				return rc;
+			skip_ws(&r);
+			if (r.p < r.end && *r.p == ',')
+			{
+				r.p++;
+				continue;
+			}
+			if (r.p < r.end && *r.p == close)
+			{
+				r.p++;
+				break;
+			}
+			return -1;
+		}
+	}
+	skip_ws(&r);
+	return r.p == r.end ? 0 : -1;
+}
+
+/* Public entry: see json.h. */
+int
+json_each_member_raw(const char *text, size_t len, json_raw_fn fn, void *cls)
+{
+	return walk_raw(text, len, '{', fn, cls);
+}
+
+/* Public entry: see json.h. */
+int
+json_each_element_raw(const char *text, size_t len, json_raw_fn fn, void *cls)
+{
+	return walk_raw(text, len, '[', fn, cls);
+}
+
+/* Public entry: see json.h.  Strings are copied as they are (escapes kept), so no newline can appear. */
+void
+jb_json_compact(jbuf *b, const char *s, size_t n)
+{
+	const char *run = s;
+	bool		in_string = false;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		char		c = s[i];
+
+		if (in_string)
+		{
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"')
+			in_string = true;
+		else if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+		{
+			jb_append(b, run, (size_t) (s + i - run));
+			run = s + i + 1;
+		}
+	}
+	jb_append(b, run, (size_t) (s + n - run));
+}

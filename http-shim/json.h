@@ -44,4 +44,20 @@ typedef int (*json_member_fn) (void *cls, const char *name, const char *value, s
 /* Walk a flat JSON object; 0 on success, -1 on malformed or nested input, else the callback's value. */
 int			json_each_member(const char *text, size_t len, json_member_fn fn, void *cls);
 
+/*
+ * Raw walkers for nested documents.  json_each_member_raw calls back once per
+ * member of an object with its name as written between the quotes (escapes
+ * not decoded) and the exact text of its value, whatever its type;
+ * json_each_element_raw once per element of an array (name NULL, length 0).
+ * Both check the whole text is well-formed JSON (nesting at most 64 deep)
+ * and that nothing follows it.  Return non-zero from the callback to stop.
+ * 0 on success, -1 when malformed, else the callback's value.
+ */
+typedef int (*json_raw_fn) (void *cls, const char *name, size_t name_len, const char *value, size_t value_len);
+int			json_each_member_raw(const char *text, size_t len, json_raw_fn fn, void *cls);
+int			json_each_element_raw(const char *text, size_t len, json_raw_fn fn, void *cls);
+
+/* Append well-formed JSON text without its insignificant whitespace: one line, byte for byte otherwise. */
+void		jb_json_compact(jbuf *b, const char *s, size_t n);
+
 #endif

@@ -26,6 +26,7 @@ enum
 {
 	OPT_PORT, OPT_DATABASE_URL, OPT_POOL_SIZE, OPT_BODY_LIMIT, OPT_POOL_TIMEOUT_MS,
 	OPT_REQUEST_TIMEOUT, OPT_LOG_LEVEL, OPT_LISTEN, OPT_MAX_CONNECTIONS, OPT_SHUTDOWN_TIMEOUT,
+	OPT_SSE_HEARTBEAT_MS, OPT_SSE_MAX_STREAMS,
 	NOPTS
 };
 
@@ -49,6 +50,8 @@ static const option_def options[NOPTS] = {
 	[OPT_LISTEN] = {"--listen", "METASTORE_LISTEN", "127.0.0.1", "IPv4 or IPv6 address to bind"},
 	[OPT_MAX_CONNECTIONS] = {"--max-connections", "METASTORE_MAX_CONNECTIONS", "256", "concurrent HTTP connections, one thread each (1..10000)"},
 	[OPT_SHUTDOWN_TIMEOUT] = {"--shutdown-timeout", "METASTORE_SHUTDOWN_TIMEOUT", "10", "seconds in-flight requests get to finish on SIGTERM (0..3600)"},
+	[OPT_SSE_HEARTBEAT_MS] = {"--sse-heartbeat-ms", "METASTORE_SSE_HEARTBEAT_MS", "15000", "event streams: heartbeat and re-check after this long without output (100..3600000 ms)"},
+	[OPT_SSE_MAX_STREAMS] = {"--sse-max-streams", "METASTORE_SSE_MAX_STREAMS", "64", "event streams open at a time, one database connection each; 0 turns them off (0..10000)"},
 };
 
 /* Where each value came from, for error messages that name the culprit. */
@@ -170,6 +173,8 @@ build_config(const setting *set, server_config *cfg, int *shutdown_timeout_s)
 	cfg->request_timeout_s = (int) parse_int(&set[OPT_REQUEST_TIMEOUT], 1, 86400);
 	cfg->max_connections = (int) parse_int(&set[OPT_MAX_CONNECTIONS], 1, 10000);
 	*shutdown_timeout_s = (int) parse_int(&set[OPT_SHUTDOWN_TIMEOUT], 0, 3600);
+	cfg->sse_heartbeat_ms = (int) parse_int(&set[OPT_SSE_HEARTBEAT_MS], 100, 3600000);
+	cfg->sse_max_streams = (int) parse_int(&set[OPT_SSE_MAX_STREAMS], 0, 10000);
 	if (!log_parse_level(set[OPT_LOG_LEVEL].value, &level))
 		die_usage("invalid value '%s' for %s (debug, info, warn or error)", set[OPT_LOG_LEVEL].value,
 				  set[OPT_LOG_LEVEL].source);
@@ -246,9 +251,10 @@ main(int argc, char **argv)
 	jb_puts(&f, "\"listen\":");
 	jb_string(&f, cfg.listen, strlen(cfg.listen));
 	jb_printf(&f, ",\"port\":%d,\"pool_size\":%d,\"body_limit\":%zu,\"pool_timeout_ms\":%d,"
-			  "\"request_timeout_s\":%d,\"max_connections\":%d,\"extension_version\":\"%s\"",
+			  "\"request_timeout_s\":%d,\"max_connections\":%d,\"sse_heartbeat_ms\":%d,"
+			  "\"sse_max_streams\":%d,\"extension_version\":\"%s\"",
 			  cfg.port, cfg.pool_size, cfg.body_limit, cfg.pool_timeout_ms, cfg.request_timeout_s,
-			  cfg.max_connections, METASTORE_VERSION);
+			  cfg.max_connections, cfg.sse_heartbeat_ms, cfg.sse_max_streams, METASTORE_VERSION);
 	log_event(LOG_INFO, "metastore-http started", f.data);
 	jb_free(&f);
 

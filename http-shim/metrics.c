@@ -118,7 +118,8 @@ render_histogram(jbuf *out, const char *name, const char *labels, histogram *h)
 
 /* GET /metrics.  Label values come from fixed tables, so none needs escaping. */
 void
-metrics_render(jbuf *out, int pool_idle, int pool_busy, int pool_broken, int pool_size)
+metrics_render(jbuf *out, int pool_idle, int pool_busy, int pool_broken, int pool_size,
+			   long sse_streams, uint64_t sse_events_sent)
 {
 	size_t		nroutes = route_count();
 	char		labels[160];
@@ -160,6 +161,13 @@ metrics_render(jbuf *out, int pool_idle, int pool_busy, int pool_broken, int poo
 	jb_puts(out, "# HELP metastore_pool_wait_seconds Time spent waiting for a pooled connection.\n"
 			"# TYPE metastore_pool_wait_seconds histogram\n");
 	render_histogram(out, "metastore_pool_wait_seconds", "", &pool_wait);
+
+	jb_puts(out, "# HELP metastore_sse_streams Event streams (GET /api/v1/events/stream) open now.\n"
+			"# TYPE metastore_sse_streams gauge\n");
+	jb_printf(out, "metastore_sse_streams %ld\n", sse_streams);
+	jb_puts(out, "# HELP metastore_sse_events_total Events written to event streams.\n"
+			"# TYPE metastore_sse_events_total counter\n");
+	jb_printf(out, "metastore_sse_events_total %llu\n", (unsigned long long) sse_events_sent);
 
 	jb_puts(out, "# HELP metastore_build_info Version of metastore the shim was built for.\n"
 			"# TYPE metastore_build_info gauge\n");

@@ -6,6 +6,7 @@
 #define MS_SHIM_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "json.h"
 
@@ -19,7 +20,8 @@ void		metrics_observe_pool_wait(double seconds);
 void		metrics_inflight_add(long delta);
 long		metrics_inflight(void);
 
-/* Render every metric in text format 0.0.4; the pool gauges are sampled by the caller. */
-void		metrics_render(jbuf *out, int pool_idle, int pool_busy, int pool_broken, int pool_size);
+/* Render every metric in text format 0.0.4; the pool and event-stream figures are sampled by the caller. */
+void		metrics_render(jbuf *out, int pool_idle, int pool_busy, int pool_broken, int pool_size,
+						   long sse_streams, uint64_t sse_events_sent);
 
 #endif

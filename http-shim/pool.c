@@ -144,12 +144,12 @@ close_slot(pool_conn *pc)
 }
 
 /*
- * Open the slot's connection.  connect_timeout comes before dbname so a
- * conninfo can override it; client_encoding comes after so it cannot: the
- * shim validates everything as UTF-8 and must receive UTF-8.
+ * Open a connection with the shim's settings.  connect_timeout comes before
+ * dbname so a conninfo can override it; client_encoding comes after so it
+ * cannot: the shim validates everything as UTF-8 and must receive UTF-8.
  */
-static bool
-open_slot(pool_conn *pc)
+static PGconn *
+connect_db(const char *application_name)
 {
 	/*
 	 * search_path is pinned to what http_dispatch runs under anyway, so that
@@ -159,23 +159,35 @@ open_slot(pool_conn *pc)
 	const char *const keys[] = {"connect_timeout", "options", "dbname", "client_encoding",
 	"fallback_application_name", NULL};
 	const char *const vals[] = {"5", "-c search_path=pg_catalog,\\ pg_temp", P.conninfo, "UTF8",
-	"metastore-http", NULL};
+	application_name, NULL};
 	PGconn	   *conn;
-	PGcancel   *cancel;
 
 	conn = PQconnectdbParams(keys, vals, 1);
 	if (conn == NULL)
 	{
 		log_connect_failure("out of memory");
-		return false;
+		return NULL;
 	}
 	if (PQstatus(conn) != CONNECTION_OK)
 	{
 		log_connect_failure(PQerrorMessage(conn));
 		PQfinish(conn);
-		return false;
+		return NULL;
 	}
 	PQsetNoticeProcessor(conn, notice_to_log, NULL);
+	return conn;
+}
+
+/* Open the slot's connection. */
+static bool
+open_slot(pool_conn *pc)
+{
+	PGconn	   *conn;
+	PGcancel   *cancel;
+
+	conn = connect_db("metastore-http");
+	if (conn == NULL)
+		return false;
 	cancel = PQgetCancel(conn);
 	pc->conn = conn;
 	pc->prepared = false;
@@ -184,6 +196,13 @@ open_slot(pool_conn *pc)
 	pthread_mutex_unlock(&P.mu);
 	log_msgf(LOG_DEBUG, "database connection %d opened (backend pid %d)", pc->index, PQbackendPID(conn));
 	return true;
+}
+
+/* See pool.h. */
+PGconn *
+pool_connect_dedicated(const char *application_name)
+{
+	return connect_db(application_name);
 }
 
 /*

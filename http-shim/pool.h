@@ -36,6 +36,14 @@ PGconn	   *pool_pg(pool_conn *pc);
 /* Run the prepared statement (preparing it first if this connection has not); caller PQclears. */
 PGresult   *pool_exec_prepared(pool_conn *pc, const char *const *values);
 
+/*
+ * A connection outside the pool, with the pool's settings (conninfo,
+ * client_encoding, search_path, connect_timeout), for a caller that keeps it
+ * for a long time (an event stream's LISTEN).  NULL when the database cannot
+ * be reached (logged); the caller PQfinishes it.
+ */
+PGconn	   *pool_connect_dedicated(const char *application_name);
+
 /* Give a connection back; broken = the caller saw it fail, so close it and reconnect later. */
 void		pool_release(pool_conn *pc, bool broken);
 

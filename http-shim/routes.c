@@ -20,7 +20,8 @@
 #include "log.h"
 
 /* The shim's own paths; the database's are appended, then "other". */
-static const char *const builtin[] = {"/health", "/health/live", "/health/ready", "/metrics"};
+static const char *const builtin[] = {"/health", "/health/live", "/health/ready", "/metrics",
+"/api/v1/events/stream"};
 
 static const char *patterns[ROUTE_MAX];
 static size_t npatterns = 0;	/* including the final "other" */

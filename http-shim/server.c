@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "pool.h"
 #include "routes.h"
+#include "sse.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -667,91 +668,300 @@ send_dispatch_result(struct MHD_Connection *c, request *r, PGresult *res)
 	return finish(c, r, (int) status, resp, status == 304 ? 0 : body_len);
 }
 
+/*
+ * One call of http_dispatch on a pooled connection.  Returns its row (status,
+ * headers, body; the caller PQclears it) when it returned one; otherwise
+ * answers the client itself (503, 504, 500) and returns NULL with *ret set.
+ */
+static PGresult *
+call_dispatch(struct MHD_Connection *c, request *r, const char *const *values, enum MHD_Result *ret)
+{
+	pool_conn  *pc = NULL;
+	pool_status ps;
+	double		waited;
+	PGresult   *res;
+	const char *sqlstate;
+	bool		lost;
+	char		code[6] = "XX000";
+
+	ps = pool_acquire(&pc, &waited);
+	metrics_observe_pool_wait(waited);
+	if (ps != POOL_OK)
+	{
+		*ret = send_unavailable(c, r, ps);
+		return NULL;
+	}
+
+	res = pool_exec_prepared(pc, values);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 3)
+	{
+		pool_release(pc, false);
+		return res;
+	}
+
+	sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	lost = connection_failure(pool_pg(pc), sqlstate);
+	if (sqlstate && strlen(sqlstate) == 5)
+		memcpy(code, sqlstate, 6);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+	{
+		lost = false;
+		log_msgf(LOG_ERROR, "request %s: http_dispatch returned %d rows of %d columns, expected 1 of 3",
+				 r->request_id, PQntuples(res), PQnfields(res));
+	}
+	else
+		log_msgf(lost || __atomic_load_n(&shutting_down, __ATOMIC_RELAXED) ? LOG_WARN : LOG_ERROR, "request %s: http_dispatch failed: %s %s", r->request_id,
+				 code, res ? PQresultErrorMessage(res) : PQerrorMessage(pool_pg(pc)));
+	PQclear(res);
+	pool_release(pc, lost);
+	if (lost)
+		*ret = send_unavailable(c, r, POOL_UNAVAILABLE);
+	else if (__atomic_load_n(&shutting_down, __ATOMIC_RELAXED) && strcmp(code, "57014") == 0)
+		*ret = send_unavailable(c, r, POOL_SHUTDOWN);	/* we cancelled it to stop in time */
+	else
+		*ret = send_error(c, r, 500, code, "internal error", NULL, NULL);
+	return NULL;
+}
+
+/* The query string and headers as the JSON objects http_dispatch takes; false after answering 400/500 in *ret. */
+static bool
+request_json(struct MHD_Connection *c, request *r, jbuf *query, jbuf *headers, enum MHD_Result *ret)
+{
+	if (!build_query_json(r->query, query))
+	{
+		*ret = send_error(c, r, 400, "22021", "invalid byte sequence for encoding \"UTF8\"",
+						  "the query string does not decode to valid UTF-8 text", NULL);
+		return false;
+	}
+	if (!build_headers_json(c, r, headers))
+	{
+		*ret = send_error(c, r, 400, "22021", "invalid byte sequence for encoding \"UTF8\"",
+						  "a request header is not valid UTF-8 text", NULL);
+		return false;
+	}
+	if (query->failed || headers->failed)
+	{
+		*ret = send_error(c, r, 500, "53200", "internal error", NULL, NULL);
+		return false;
+	}
+	return true;
+}
+
 /* Everything that is not the shim's own: one prepared statement, one round trip, one transaction. */
 static enum MHD_Result
 dispatch(struct MHD_Connection *c, request *r)
 {
 	jbuf		query;
 	jbuf		headers;
-	pool_conn  *pc = NULL;
-	pool_status ps;
-	double		waited;
 	PGresult   *res;
 	enum MHD_Result ret;
 	const char *values[5];
 
 	jb_init(&query);
 	jb_init(&headers);
-	if (!build_query_json(r->query, &query))
+	if (request_json(c, r, &query, &headers, &ret))
 	{
-		ret = send_error(c, r, 400, "22021", "invalid byte sequence for encoding \"UTF8\"",
-						 "the query string does not decode to valid UTF-8 text", NULL);
-		goto done;
+		/* HEAD is answered as GET; MHD sends the headers and drops the body. */
+		values[0] = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
+		values[1] = r->path;
+		values[2] = query.data;
+		values[3] = headers.data;
+		values[4] = r->body.len > 0 ? r->body.data : NULL;
+		res = call_dispatch(c, r, values, &ret);
+		if (res != NULL)
+		{
+			ret = send_dispatch_result(c, r, res);
+			PQclear(res);
+		}
 	}
-	if (!build_headers_json(c, r, &headers))
+	jb_free(&query);
+	jb_free(&headers);
+	return ret;
+}
+
+/* 1..18 digits: an event id the list route accepts as ?after= (Last-Event-ID). */
+static bool
+event_id_ok(const char *s)
+{
+	size_t		n = 0;
+
+	if (s == NULL)
+		return false;
+	for (; s[n]; n++)
+		if (n >= 18 || s[n] < '0' || s[n] > '9')
+			return false;
+	return n > 0;
+}
+
+/* json_each_member callback: does the query have an "after"? */
+static int
+query_after_member(void *cls, const char *name, const char *value, size_t value_len)
+{
+	(void) value;
+	(void) value_len;
+	if (strcmp(name, "after") == 0)
+		*(bool *) cls = true;
+	return 0;
+}
+
+/* json_each_member callback: "last_id" of GET /api/v1/events/latest. */
+static int
+latest_member(void *cls, const char *name, const char *value, size_t value_len)
+{
+	if (strcmp(name, "last_id") == 0)
 	{
-		ret = send_error(c, r, 400, "22021", "invalid byte sequence for encoding \"UTF8\"",
-						 "a request header is not valid UTF-8 text", NULL);
-		goto done;
+		if (value_len > 0 && strlen(value) == value_len && event_id_ok(value))
+			*(long long *) cls = atoll(value);
+		else
+			return 1;
 	}
-	if (query.failed || headers.failed)
+	return 0;
+}
+
+/* The status column of an http_dispatch row. */
+static int
+row_status(PGresult *res)
+{
+	return PQgetisnull(res, 0, 0) ? -1 : atoi(PQgetvalue(res, 0, 0));
+}
+
+/*
+ * GET /api/v1/events/stream: Server-Sent Events (sse.c).  The database
+ * decides whether the client may have it: the stream's first page is one
+ * call of GET /api/v1/events with the client's headers, and any answer but
+ * 200 is the response, as for a normal request.  The start: Last-Event-ID
+ * (1..18 digits; it wins, as an EventSource reconnects with the URL it
+ * started with), else ?after= (checked by the database), else the newest
+ * event the key may read now (GET /api/v1/events/latest), so that the
+ * stream carries only what commits from now on.  Other query parameters
+ * (types) go with every fetch; limit is the shim's.
+ */
+static enum MHD_Result
+events_stream(struct MHD_Connection *c, request *r)
+{
+	jbuf		query;
+	jbuf		headers;
+	jbuf		q;
+	const char *lei = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+	long long	start = -1;
+	bool		has_after = false;
+	bool		reserved;
+	const char *values[5];
+	PGresult   *res = NULL;
+	sse_stream *s = NULL;
+	struct MHD_Response *resp;
+	const union MHD_ConnectionInfo *ci;
+	enum MHD_Result ret = MHD_NO;
+	char		detail[96];
+
+	if (__atomic_load_n(&shutting_down, __ATOMIC_RELAXED))
+		return send_unavailable(c, r, POOL_SHUTDOWN);
+	if (!sse_reserve())
+	{
+		snprintf(detail, sizeof(detail), "at most %d event streams are open at a time", sse_max_streams());
+		return send_error(c, r, 503, "MS503", "too many event streams", detail, "retry later");
+	}
+	reserved = true;
+	jb_init(&query);
+	jb_init(&headers);
+	jb_init(&q);
+	if (!request_json(c, r, &query, &headers, &ret))
+		goto done;
+	if (event_id_ok(lei))
+		start = atoll(lei);
+	else if (json_each_member(query.data, query.len, query_after_member, &has_after) != 0)
 	{
 		ret = send_error(c, r, 500, "53200", "internal error", NULL, NULL);
 		goto done;
 	}
-
-	/* HEAD is answered as GET; MHD sends the headers and drops the body. */
-	values[0] = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
-	values[1] = r->path;
-	values[2] = query.data;
+	values[0] = "GET";
 	values[3] = headers.data;
-	values[4] = r->body.len > 0 ? r->body.data : NULL;
+	values[4] = NULL;
 
-	ps = pool_acquire(&pc, &waited);
-	metrics_observe_pool_wait(waited);
-	if (ps != POOL_OK)
+	if (start < 0 && !has_after)
 	{
-		ret = send_unavailable(c, r, ps);
+		values[1] = SSE_LATEST_PATH;
+		values[2] = "{}";
+		if ((res = call_dispatch(c, r, values, &ret)) == NULL)
+			goto done;
+		if (row_status(res) != 200)
+		{
+			ret = send_dispatch_result(c, r, res);
+			goto done;
+		}
+		if (PQgetisnull(res, 0, 2) ||
+			json_each_member(PQgetvalue(res, 0, 2), (size_t) PQgetlength(res, 0, 2), latest_member, &start) != 0 ||
+			start < 0)
+		{
+			log_msgf(LOG_ERROR, "request %s: GET %s returned no last_id", r->request_id, SSE_LATEST_PATH);
+			ret = send_error(c, r, 500, "XX000", "internal error", NULL, NULL);
+			goto done;
+		}
+		PQclear(res);
+		res = NULL;
+	}
+
+	/* the client's query, then our after and limit (jsonb keeps the last of duplicate keys) */
+	jb_append(&q, query.data, query.len - 1);
+	if (query.len > 2)
+		jb_putc(&q, ',');
+	if (start >= 0)
+		jb_printf(&q, "\"after\":\"%lld\",", start);
+	jb_printf(&q, "\"limit\":\"%d\"}", SSE_FETCH_LIMIT);
+	if (q.failed)
+	{
+		ret = send_error(c, r, 500, "53200", "internal error", NULL, NULL);
+		goto done;
+	}
+	values[1] = SSE_EVENTS_PATH;
+	values[2] = q.data;
+	if ((res = call_dispatch(c, r, values, &ret)) == NULL)
+		goto done;
+	if (row_status(res) != 200)
+	{
+		ret = send_dispatch_result(c, r, res);
 		goto done;
 	}
 
-	res = pool_exec_prepared(pc, values);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 3)
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	s = sse_stream_new(r->request_id, headers.data, query.data, start < 0 ? 0 : start, ci ? ci->connect_fd : -1);
+	reserved = false;			/* the stream holds the slot now (and gave it back if it failed) */
+	if (s == NULL)
 	{
-		ret = send_dispatch_result(c, r, res);
-		PQclear(res);
-		pool_release(pc, false);
+		ret = send_error(c, r, 500, "53200", "internal error", NULL, NULL);
+		goto done;
 	}
-	else
+	if (PQgetisnull(res, 0, 2) || !sse_stream_take(s, PQgetvalue(res, 0, 2), (size_t) PQgetlength(res, 0, 2)))
 	{
-		const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		bool		lost = connection_failure(pool_pg(pc), sqlstate);
-		char		code[6] = "XX000";
-
-		if (sqlstate && strlen(sqlstate) == 5)
-			memcpy(code, sqlstate, 6);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-		{
-			lost = false;
-			log_msgf(LOG_ERROR, "request %s: http_dispatch returned %d rows of %d columns, expected 1 of 3",
-					 r->request_id, PQntuples(res), PQnfields(res));
-		}
-		else
-			log_msgf(lost || __atomic_load_n(&shutting_down, __ATOMIC_RELAXED) ? LOG_WARN : LOG_ERROR, "request %s: http_dispatch failed: %s %s", r->request_id,
-					 code, res ? PQresultErrorMessage(res) : PQerrorMessage(pool_pg(pc)));
-		PQclear(res);
-		pool_release(pc, lost);
-		if (lost)
-			ret = send_unavailable(c, r, POOL_UNAVAILABLE);
-		else if (__atomic_load_n(&shutting_down, __ATOMIC_RELAXED) && strcmp(code, "57014") == 0)
-			ret = send_unavailable(c, r, POOL_SHUTDOWN);	/* we cancelled it to stop in time */
-		else
-			ret = send_error(c, r, 500, code, "internal error", NULL, NULL);
+		ret = send_error(c, r, 500, "XX000", "internal error", NULL, NULL);
+		goto done;
 	}
+	if (!sse_stream_listen(s))
+	{
+		ret = send_unavailable(c, r, POOL_UNAVAILABLE);
+		goto done;
+	}
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_stream_read, s, sse_stream_free);
+	if (resp == NULL)
+		goto done;
+	s = NULL;					/* libmicrohttpd frees it with the response */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	/* the stream writes at least once per heartbeat; a client that stops reading is dropped after this */
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+							  (unsigned int) (cfg.request_timeout_s + 2 * ((cfg.sse_heartbeat_ms + 999) / 1000)));
+	ret = finish(c, r, 200, resp, 0);
 
 done:
+	if (s != NULL)
+		sse_stream_free(s);
+	else if (reserved)
+		sse_release();
+	PQclear(res);
 	jb_free(&query);
 	jb_free(&headers);
+	jb_free(&q);
 	return ret;
 }
 
@@ -831,11 +1041,14 @@ metrics(struct MHD_Connection *c, request *r)
 				busy,
 				broken,
 				size;
+	long		streams;
+	uint64_t	events_sent;
 	enum MHD_Result ret;
 
 	jb_init(&b);
 	pool_stats(&idle, &busy, &broken, &size);
-	metrics_render(&b, idle, busy, broken, size);
+	sse_stats(&streams, &events_sent);
+	metrics_render(&b, idle, busy, broken, size, streams, events_sent);
 	ret = b.failed ? MHD_NO : send_body(c, r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
 	jb_free(&b);
 	return ret;
@@ -880,6 +1093,8 @@ respond(struct MHD_Connection *c, request *r)
 		return ready(c, r);
 	if (get && strcmp(r->path, "/metrics") == 0)
 		return metrics(c, r);
+	if (strcmp(r->method, "GET") == 0 && strcmp(r->path, SSE_PATH) == 0 && sse_max_streams() > 0)
+		return events_stream(c, r);
 	return dispatch(c, r);
 }
 
@@ -1151,6 +1366,12 @@ server_start(const server_config *config)
 		log_msgf(LOG_ERROR, "cannot allocate the connection pool");
 		return false;
 	}
+	if (!sse_init(cfg.sse_heartbeat_ms, cfg.sse_max_streams, DISPATCH_SQL))
+	{
+		log_msgf(LOG_ERROR, "cannot create the event streams' wake-up descriptor: %s", strerror(errno));
+		pool_destroy();
+		return false;
+	}
 
 	daemon_handle = MHD_start_daemon(flags, (uint16_t) cfg.port, NULL, NULL, on_request, NULL,
 									 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
@@ -1165,6 +1386,7 @@ server_start(const server_config *config)
 	{
 		log_msgf(LOG_ERROR, "cannot listen on %s port %d: %s", cfg.listen, cfg.port,
 				 errno ? strerror(errno) : "libmicrohttpd refused to start");
+		sse_cleanup();
 		pool_destroy();
 		return false;
 	}
@@ -1178,6 +1400,7 @@ server_quiesce(void)
 	MHD_socket	s;
 
 	__atomic_store_n(&shutting_down, 1, __ATOMIC_RELAXED);
+	sse_shutdown();				/* event streams end now, so that the drain does not wait for them */
 	if (daemon_handle == NULL)
 		return;
 	s = MHD_quiesce_daemon(daemon_handle);
@@ -1205,8 +1428,10 @@ void
 server_stop(void)
 {
 	pool_shutdown();
+	sse_shutdown();
 	if (daemon_handle)
 		MHD_stop_daemon(daemon_handle);
 	daemon_handle = NULL;
+	sse_cleanup();
 	pool_destroy();
 }

@@ -18,6 +18,8 @@ typedef struct server_config
 	int			pool_timeout_ms;
 	int			request_timeout_s;	/* idle connection timeout */
 	int			max_connections;
+	int			sse_heartbeat_ms;	/* event streams: heartbeat and safety-net fetch interval */
+	int			sse_max_streams;	/* event streams open at a time; 0 = none */
 } server_config;
 
 /* Open the pool and start listening; false (after logging why) when the daemon cannot start. */

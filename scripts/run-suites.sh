@@ -131,6 +131,13 @@ if make -s -C http-shim all asan > "$OUT/shim-build.log" 2>&1; then
     grep -vE '^[[:space:]]*ok [0-9]+' "$OUT/openfeature.log"
     count_tap "$OUT/openfeature.log" "$rc"
   fi
+  # a real second connection LISTENing on metastore_events
+  if [ -f test/conformance/events_listen.mjs ] && [ -d test/conformance/node_modules ]; then
+    METASTORE_TEST_DB=$HTTP_DB node test/conformance/events_listen.mjs > "$OUT/events_listen.log" 2>&1
+    rc=$?
+    grep -vE '^[[:space:]]*ok [0-9]+' "$OUT/events_listen.log"
+    count_tap "$OUT/events_listen.log" "$rc"
+  fi
   # graceful shutdown: SIGTERM, exit 0, and no sanitizer report in the log
   kill -TERM "$SHIM" 2>/dev/null
   wait "$SHIM"; shim_rc=$?
