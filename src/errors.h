@@ -41,6 +41,8 @@
 #define MS_ERRCODE_MALFORMED			ERRCODE_INVALID_TEXT_REPRESENTATION
 /* MS400: a search cursor that was altered, or not issued by this server for this query (HTTP 400) */
 #define MS_ERRCODE_BAD_CURSOR			MAKE_SQLSTATE('M','S','4','0','0')
+/* MS423: a lifecycle action not allowed in the entity's current state (HTTP 409) */
+#define MS_ERRCODE_ILLEGAL_TRANSITION	MAKE_SQLSTATE('M','S','4','2','3')
 /* 40001: a concurrent transaction got in the way; retry the whole request (HTTP 409) */
 #define MS_ERRCODE_RETRY				ERRCODE_T_R_SERIALIZATION_FAILURE
 
