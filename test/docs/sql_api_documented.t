@@ -15,7 +15,7 @@ my %revoked = map { $_ => 1 } ($sql =~ /REVOKE ALL ON FUNCTION metastore\."?(\w+
 my %functions = map { $_ => 1 } ($sql =~ /CREATE FUNCTION metastore\."?(\w+)"?\(/g);
 my $docs = slurp("$root/docs/sql-api.md") . slurp("$root/docs/rest-api.md") . slurp("$root/docs/search.md");
 
-my @public = grep { !$revoked{$_} && !/^http_(records|metadata|flags|ofrep|registry|events)_|^http_openapi$/ } sort keys %functions;
+my @public = grep { !$revoked{$_} && !/^http_(records|metadata|flags|ofrep|registry|events|features)_|^http_openapi$/ } sort keys %functions;
 ok(@public >= 20, 'found the public functions of the install script');
 for my $f (@public) {
     like($docs, qr/\b\Q$f\E\b/, "$f is documented");

@@ -41,7 +41,7 @@ SELECT set_eq($$
   ARRAY['current_principal', 'history_trigger', 'protect_aggregate', 'cache_invalidate', 'compile_filter', 'compile_search', 'bucket',
         'flag_rule_constraint', 'normalize_flag_layer', 'normalize_flag', 'unleash_feature_definition',
         'evaluate', 'is_enabled', 'evaluate_all', 'event_trigger', 'check_service_url', 'service_json',
-        'healthy_services', 'check_machine'],
+        'healthy_services', 'check_machine', 'feature_value'],
   'the only SECURITY INVOKER functions besides the http_* handlers read no table');
 SELECT is_empty($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
