@@ -25,6 +25,8 @@
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "lib/stringinfo.h"
 
 #include "events.h"
 #include "principal.h"
@@ -41,51 +43,64 @@ int			ms_event_retention_hours = 24 * 7;
 /* Prune once every this many events. */
 #define PRUNE_EVERY 1000
 
-/* One insert plan per aggregate row type (the row is a typed parameter). */
+/*
+ * One insert plan per trigger: the row is a typed parameter, and the data
+ * object is built from the columns the trigger names (not the whole row).
+ */
 typedef struct EventPlan
 {
-	Oid			rowtype;
+	Oid			trigger;
 	SPIPlanPtr	insert;
 } EventPlan;
 
-#define MAX_EVENT_TYPES 32
-static EventPlan event_plans[MAX_EVENT_TYPES];
+#define MAX_EVENT_TRIGGERS 64
+static EventPlan event_plans[MAX_EVENT_TRIGGERS];
 static int	n_event_plans = 0;
 static SPIPlanPtr plan_prune = NULL;
 
-/* The insert plan for rows of this type. */
+/* The insert plan of this trigger on rows of this type. */
 static SPIPlanPtr
-insert_plan(Oid rowtype)
+insert_plan(Trigger *tg, Oid rowtype, TupleDesc desc)
 {
 	EventPlan  *p = NULL;
 
 	for (int i = 0; i < n_event_plans; i++)
-		if (event_plans[i].rowtype == rowtype)
+		if (event_plans[i].trigger == tg->tgoid)
 			p = &event_plans[i];
 	if (p == NULL)
 	{
-		if (n_event_plans >= MAX_EVENT_TYPES)
-			elog(ERROR, "too many aggregate types use metastore.event_trigger");
+		if (n_event_plans >= MAX_EVENT_TRIGGERS)
+			elog(ERROR, "too many triggers use metastore.event_trigger");
 		p = &event_plans[n_event_plans++];
-		p->rowtype = rowtype;
+		p->trigger = tg->tgoid;
 		p->insert = NULL;
 	}
 	if (p->insert == NULL)
 	{
-		Oid			argtypes[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, rowtype, TEXTARRAYOID,
-		TEXTOID, TEXTOID};
+		Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, rowtype, TEXTOID, TEXTOID};
+		StringInfoData data;
 
-		/* data: the row's columns the trigger names, nothing else (never a secret's value) */
+		/* data: namespace, version and the named columns (never a secret's value) */
+		initStringInfo(&data);
+		appendStringInfoString(&data, "pg_catalog.jsonb_build_object(");
+		for (int i = -1; i < tg->tgnargs; i++)
+		{
+			const char *col = i == -1 ? "namespace" : i == 0 ? "version" : tg->tgargs[i];
+
+			if (i >= 1 && (strcmp(col, "namespace") == 0 || strcmp(col, "version") == 0))
+				continue;
+			if (SPI_fnumber(desc, col) <= 0)
+				elog(ERROR, "event_trigger: table has no column \"%s\"", col);
+			appendStringInfo(&data, "%s%s, ($5).%s", i == -1 ? "" : ", ",
+							 quote_literal_cstr(col), quote_identifier(col));
+		}
+		appendStringInfoChar(&data, ')');
 		ms_plan(&p->insert,
-				"INSERT INTO metastore.events (action, resource_type, resource_id, namespace, data,"
-				" environment, actor, created_at)"
-				" SELECT $1, $2, $3, $4,"
-				"  (SELECT pg_catalog.jsonb_object_agg(x.k, x.v)"
-				"     FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb($5)) AS x(k, v)"
-				"    WHERE x.k OPERATOR(pg_catalog.=) ANY ($6)),"
-				"  $7, $8, pg_catalog.clock_timestamp()"
-				" RETURNING id",
-				8, argtypes);
+				psprintf("INSERT INTO metastore.events (action, resource_type, resource_id, namespace, data,"
+						 " environment, actor, created_at)"
+						 " VALUES ($1, $2, $3, $4, %s, $6, $7, pg_catalog.clock_timestamp())"
+						 " RETURNING id", data.data),
+				7, argtypes);
 	}
 	return p->insert;
 }
@@ -141,10 +156,9 @@ event_trigger(PG_FUNCTION_ARGS)
 	char	   *key;
 	char	   *ns;
 	char	   *env;
-	Datum		values[8];
-	char		nulls[8] = "        ";
-	Datum	   *cols;
-	int			ncols;
+	Datum		values[7];
+	char		nulls[7] = "       ";
+	SPIPlanPtr	plan;
 	int64		id;
 	bool		isnull;
 	Oid			save_user;
@@ -182,28 +196,20 @@ event_trigger(PG_FUNCTION_ARGS)
 	ns = text_column(tuple, desc, "namespace");
 	env = text_column(tuple, desc, "environment");
 
-	/* ids in commit order: one committer at a time from here to the end of its commit */
-	DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(EVENTS_LOCK_KEY));
-
-	ncols = td->tg_trigger->tgnargs - 1 + 2;
-	cols = palloc(sizeof(Datum) * ncols);
-	cols[0] = CStringGetTextDatum("namespace");
-	cols[1] = CStringGetTextDatum("version");
-	for (int i = 1; i < td->tg_trigger->tgnargs; i++)
-		cols[i + 1] = CStringGetTextDatum(td->tg_trigger->tgargs[i]);
-
 	values[0] = CStringGetTextDatum(action_of(td, desc));
 	values[1] = CStringGetTextDatum(resource_type);
 	values[2] = key ? CStringGetTextDatum(key) : (Datum) 0;
 	nulls[2] = key ? ' ' : 'n';
 	values[3] = CStringGetTextDatum(ns ? ns : "");
 	values[4] = heap_copy_tuple_as_datum(tuple, desc);
-	values[5] = PointerGetDatum(construct_array(cols, ncols, TEXTOID, -1, false, TYPALIGN_INT));
-	values[6] = env ? CStringGetTextDatum(env) : (Datum) 0;
-	nulls[6] = env ? ' ' : 'n';
-	values[7] = CStringGetTextDatum(ms_current_principal());
-	if (SPI_execute_plan(insert_plan(rel->rd_rel->reltype), values, nulls, false, 1) != SPI_OK_INSERT_RETURNING ||
-		SPI_processed != 1)
+	values[5] = env ? CStringGetTextDatum(env) : (Datum) 0;
+	nulls[5] = env ? ' ' : 'n';
+	values[6] = CStringGetTextDatum(ms_current_principal());
+	plan = insert_plan(td->tg_trigger, rel->rd_rel->reltype, desc);
+
+	/* ids in commit order: one committer at a time from here to the end of its commit */
+	DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(EVENTS_LOCK_KEY));
+	if (SPI_execute_plan(plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "event_trigger: could not append the event");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
@@ -214,8 +220,10 @@ event_trigger(PG_FUNCTION_ARGS)
 
 	if (ms_event_retention_hours > 0 && id % PRUNE_EVERY == 0)
 	{
-		static const Oid argtypes[1] = {INT4OID};
-		Datum		hours[1] = {Int32GetDatum(ms_event_retention_hours)};
+		static const Oid argtypes[1] = {TIMESTAMPTZOID};
+		/* a constant bound, so that the index on created_at serves the DELETE */
+		Datum		cutoff[1] = {TimestampTzGetDatum(GetCurrentTimestamp() -
+													 (TimestampTz) ms_event_retention_hours * USECS_PER_HOUR)};
 
 		/*
 		 * As the pruning role (BYPASSRLS): under row level security the
@@ -225,10 +233,9 @@ event_trigger(PG_FUNCTION_ARGS)
 			pruner = get_role_oid(MS_EVENTS_PRUNER_ROLE, false);
 		SetUserIdAndSecContext(pruner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 		ms_plan(&plan_prune,
-				"DELETE FROM metastore.events WHERE created_at OPERATOR(pg_catalog.<)"
-				" (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) pg_catalog.make_interval(hours => $1))",
+				"DELETE FROM metastore.events WHERE created_at OPERATOR(pg_catalog.<) $1",
 				1, argtypes);
-		if (SPI_execute_plan(plan_prune, hours, NULL, false, 0) != SPI_OK_DELETE)
+		if (SPI_execute_plan(plan_prune, cutoff, NULL, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "event_trigger: could not prune events");
 		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	}
