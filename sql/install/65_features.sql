@@ -37,6 +37,18 @@ CREATE POLICY role_update ON metastore.features FOR UPDATE USING (metastore.has_
   WITH CHECK (metastore.has_role(namespace, 'reader'));
 CREATE POLICY namespace_purge ON metastore.features FOR DELETE USING (metastore.has_role(namespace, 'admin'));
 
+-- Lifecycle roles write too: the history and event rows of a feature (and of
+-- its lifecycle entity) are appended for a principal holding developer,
+-- approver or external_testing_system, not writer, on the namespace.
+DROP POLICY namespace_insert ON metastore.history;
+CREATE POLICY namespace_insert ON metastore.history FOR INSERT
+  WITH CHECK (metastore.has_role(namespace, 'writer') OR metastore.has_role(namespace, 'developer')
+              OR metastore.has_role(namespace, 'approver') OR metastore.has_role(namespace, 'external_testing_system'));
+DROP POLICY namespace_append ON metastore.events;
+CREATE POLICY namespace_append ON metastore.events FOR INSERT
+  WITH CHECK (metastore.has_role(namespace, 'writer') OR metastore.has_role(namespace, 'developer')
+              OR metastore.has_role(namespace, 'approver') OR metastore.has_role(namespace, 'external_testing_system'));
+
 -- A feature as seed 004 shows it (times in epoch milliseconds, as the seed's).
 CREATE FUNCTION metastore.feature_json(f metastore.features)
 RETURNS jsonb
@@ -112,7 +124,9 @@ BEGIN
   IF octet_length($5) > 4096 THEN
     RAISE EXCEPTION USING ERRCODE = '22001', MESSAGE = 'description is longer than 4096 bytes';
   END IF;
-  -- the lifecycle's creating action checks the developer role and refuses a second creation
+  -- 42501 first for a principal without the role (the machine would be hidden from it)
+  PERFORM metastore.require_role('features', 'developer');
+  -- the lifecycle's creating action refuses a second creation
   PERFORM metastore.transition('ml_feature', $1, 'create', coalesce($6, who));
   INSERT INTO metastore.features (name, feature_type, feature_data_type, query, description,
                                   created_at, created_by, updated_at, updated_by)

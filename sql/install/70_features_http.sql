@@ -84,6 +84,10 @@ BEGIN
   IF EXISTS (SELECT 1 FROM jsonb_object_keys(f) k WHERE k NOT IN ('status', 'feature_type', 'created_by', 'user_role')) THEN
     RAISE EXCEPTION 'unknown filter; allowed: status, feature_type, created_by' USING ERRCODE = '22023';
   END IF;
+  IF req ->> 'method' = 'GET' AND f ? 'user_role' THEN
+    -- the same rule as in bodies: a query cannot claim a role the key does not hold
+    PERFORM metastore.http_feature_body(jsonb_build_object('body', jsonb_build_object('user_role', f -> 'user_role')), '{}');
+  END IF;
   SELECT coalesce(jsonb_agg(j), '[]') INTO items
     FROM metastore.list_features(f ->> 'status', f ->> 'feature_type', f ->> 'created_by') j;
   RETURN metastore.http_reply(200, jsonb_build_object('features', items, 'total', jsonb_array_length(items)));
