@@ -103,6 +103,11 @@ BEGIN
   END IF;
   PERFORM metastore.require_role($3, 'admin');
   PERFORM metastore.check_machine($2);
+  -- a machine the principal can read but not administer: 42501 naming its namespace
+  SELECT * INTO m FROM metastore.state_machines sm WHERE sm.name = $1;
+  IF m.id IS NOT NULL THEN
+    PERFORM metastore.require_role(m.namespace, 'admin');
+  END IF;
   SELECT * INTO m FROM metastore.state_machines sm WHERE sm.name = $1 FOR UPDATE;
   IF m.id IS NOT NULL THEN
     PERFORM metastore.require_role(m.namespace, 'admin');
@@ -111,9 +116,22 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'MS409', MESSAGE = format('version conflict on state machine "%s"', $1),
       DETAIL = format('expected_version is %s, but the stored version is %s.', $4, coalesce(m.version, 0));
   END IF;
+  IF m.id IS NOT NULL AND m.namespace <> $3 AND EXISTS (
+       SELECT 1 FROM metastore.machine_entities e WHERE e.machine = $1) THEN
+    RAISE EXCEPTION USING ERRCODE = '22023',
+      MESSAGE = format('state machine "%s" has entities and cannot move to another namespace', $1),
+      HINT = 'Define a machine under a new name in the other namespace.';
+  END IF;
   IF m.id IS NULL THEN
-    INSERT INTO metastore.state_machines (namespace, name, definition, created_at, created_by, updated_at, updated_by)
-    VALUES ($3, $1, $2, now(), who, now(), who) RETURNING * INTO m;
+    BEGIN
+      INSERT INTO metastore.state_machines (namespace, name, definition, created_at, created_by, updated_at, updated_by)
+      VALUES ($3, $1, $2, now(), who, now(), who) RETURNING * INTO m;
+    EXCEPTION WHEN unique_violation THEN
+      -- the name is taken in a namespace this principal may not change (hidden by RLS)
+      RAISE EXCEPTION USING ERRCODE = '42501',
+        MESSAGE = format('permission denied for state machine "%s"', $1),
+        DETAIL = 'The name is used in a namespace where the principal is not an admin.';
+    END;
   ELSIF m.definition IS DISTINCT FROM $2 OR m.namespace <> $3 OR m.deleted_at IS NOT NULL THEN
     UPDATE metastore.state_machines sm SET definition = $2, namespace = $3, version = sm.version + 1,
            updated_at = now(), updated_by = who, deleted_at = NULL
