@@ -17,10 +17,13 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
 #include "access.h"
+#include "cache.h"
 #include "errors.h"
 #include "lifecycle.h"
 #include "metastore.h"
@@ -53,6 +56,28 @@ typedef struct Machine
 	int			ntransitions;
 	Transition *transitions;
 } Machine;
+
+/* ---- the per-backend cache of compiled machines (reset through cache.c) ---- */
+
+typedef struct CachedMachine
+{
+	char	   *name;
+	char	   *namespace;
+	Machine    *machine;
+	struct CachedMachine *next;
+} CachedMachine;
+
+static MemoryContext machine_cxt = NULL;
+static CachedMachine *machines = NULL;
+static bool machines_stale = false;
+static bool machines_watched = false;
+
+/* metastore.state_machines changed somewhere: drop the compiled machines at the next call. */
+static void
+machines_reset(void)
+{
+	machines_stale = true;
+}
 
 /* Refuse a definition, naming the place. */
 static void
@@ -408,26 +433,71 @@ transition(PG_FUNCTION_ARGS)
 				(errcode(MS_ERRCODE_INVALID_VALUE),
 				 errmsg("payload must be a JSON object")));
 
+	/* a machine changed by a commit since this transaction took its locks */
+	AcceptInvalidationMessages();
 	nestlevel = ms_safe_search_path_push();
 	ms_spi_connect();
+	if (!machines_watched)
 	{
-		static const Oid argtypes[1] = {TEXTOID};
-		Datum		values[1] = {CStringGetTextDatum(machine)};
-
-		ms_plan(&plan_machine,
-				"SELECT namespace, definition FROM metastore.state_machines"
-				" WHERE name = $1 AND deleted_at IS NULL", 1, argtypes);
-		if (SPI_execute_plan(plan_machine, values, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "transition: could not read the machine");
-		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(MS_ERRCODE_NOT_FOUND),
-					 errmsg("state machine \"%s\" not found", machine)));
-		ns = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		m = compile(DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-													  2, &isnull)));
+		ms_cache_watch(ms_relid("state_machines"), machines_reset);
+		machines_watched = true;
 	}
-	ms_require_role(ns, MS_ROLE_READER);
+	if (machines_stale && machine_cxt != NULL)
+	{
+		MemoryContextReset(machine_cxt);
+		machines = NULL;
+		machines_stale = false;
+		machines_watched = false;	/* re-resolve the table next time (a re-created extension) */
+	}
+	{
+		CachedMachine *c;
+
+		for (c = machines; c != NULL; c = c->next)
+			if (strcmp(c->name, machine) == 0)
+				break;
+		/*
+		 * The machine is read under row level security: one the principal
+		 * may not read is "not found" for it, cached or not.
+		 */
+		{
+			static const Oid argtypes[1] = {TEXTOID};
+			Datum		values[1] = {CStringGetTextDatum(machine)};
+
+			ms_plan(&plan_machine,
+					"SELECT namespace, definition FROM metastore.state_machines"
+					" WHERE name = $1 AND deleted_at IS NULL", 1, argtypes);
+			if (c == NULL)
+			{
+				MemoryContext old;
+
+				if (SPI_execute_plan(plan_machine, values, NULL, true, 1) != SPI_OK_SELECT)
+					elog(ERROR, "transition: could not read the machine");
+				if (SPI_processed == 0)
+					ereport(ERROR,
+							(errcode(MS_ERRCODE_NOT_FOUND),
+							 errmsg("state machine \"%s\" not found", machine)));
+				if (machine_cxt == NULL)
+					machine_cxt = AllocSetContextCreate(CacheMemoryContext, "metastore state machines",
+														ALLOCSET_SMALL_SIZES);
+				old = MemoryContextSwitchTo(machine_cxt);
+				c = palloc0(sizeof(CachedMachine));
+				c->name = pstrdup(machine);
+				c->namespace = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+				c->machine = compile(DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0],
+																	   SPI_tuptable->tupdesc, 2, &isnull)));
+				c->next = machines;
+				machines = c;
+				MemoryContextSwitchTo(old);
+			}
+		}
+		ns = c->namespace;
+		m = c->machine;
+	}
+	/* a principal without any role on the machine's namespace does not see it */
+	if (!ms_has_role(ns, MS_ROLE_READER))
+		ereport(ERROR,
+				(errcode(MS_ERRCODE_NOT_FOUND),
+				 errmsg("state machine \"%s\" not found", machine)));
 
 	/* the entity's row, locked: a concurrent transition waits here and then sees our state */
 	{

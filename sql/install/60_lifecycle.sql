@@ -56,6 +56,9 @@ CREATE TRIGGER state_machines_history
   AFTER INSERT OR UPDATE OR DELETE ON metastore.state_machines
   FOR EACH ROW EXECUTE FUNCTION metastore.history_trigger('machine', 'name');
 SELECT metastore.protect_aggregate('metastore.state_machines');
+-- transition() keeps compiled machines per backend; a change resets them everywhere
+CREATE TRIGGER state_machines_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON metastore.state_machines
+  FOR EACH STATEMENT EXECUTE FUNCTION metastore.cache_invalidate();
 -- Entities and their transitions are written only by transition(), which
 -- checks the role each transition needs (developer, approver, ...) in C:
 -- the policies ask for any role on the namespace (every role implies reader).

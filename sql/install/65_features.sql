@@ -146,7 +146,7 @@ AS $$ SELECT metastore.feature_json(metastore.live_feature($1)) $$;
 COMMENT ON FUNCTION metastore.get_feature(text) IS 'A live feature (MS404 when absent or deleted).';
 
 CREATE FUNCTION metastore.list_features(status text DEFAULT NULL, feature_type text DEFAULT NULL,
-                                        created_by text DEFAULT NULL)
+                                        creator text DEFAULT NULL)
 RETURNS SETOF jsonb
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp

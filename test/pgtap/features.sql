@@ -125,7 +125,7 @@ SELECT is(ms_test.query_as('ms_ft_dev', $$SELECT string_agg(j ->> 'feature_name'
           'drv:acc_rate:2,drv:conv_rate:1', 'list_features: every live feature, by name');
 SELECT is(ms_test.query_as('ms_ft_dev', $$SELECT string_agg(j ->> 'feature_name', ',') FROM metastore.list_features(feature_type => 'streaming') j$$),
           'drv:acc_rate:2', 'list_features by feature_type');
-SELECT is(ms_test.query_as('ms_ft_dev', $$SELECT string_agg(j ->> 'feature_name', ',') FROM metastore.list_features(created_by => 'dev') j$$),
+SELECT is(ms_test.query_as('ms_ft_dev', $$SELECT string_agg(j ->> 'feature_name', ',') FROM metastore.list_features(creator => 'dev') j$$),
           'drv:conv_rate:1', 'list_features by created_by');
 SELECT is(ms_test.query_as('ms_ft_dev', $$SELECT count(*)::text FROM metastore.list_features('APPROVED') j$$), '0', 'list_features(''APPROVED''): none');
 SELECT is(ms_test.query_as('ms_ft_dev', $$SELECT count(*)::text FROM metastore.list_features('DRAFT', 'batch', 'dev') j$$), '1', 'the three filters together');

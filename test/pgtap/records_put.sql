@@ -225,7 +225,7 @@ SELECT is((SELECT count(*) FROM metastore.records WHERE namespace = 'tap' AND ke
 SELECT is((SELECT count(*) FROM metastore.records), 8::bigint,
   'exactly the records created by this test exist');
 
-SELECT is((SELECT count(*) FROM metastore.history), 17::bigint,
+SELECT is((SELECT count(*) FROM metastore.history WHERE aggregate = 'record'), 17::bigint,
   'exactly one history row per version written by this test');
 
 SELECT * FROM finish();
