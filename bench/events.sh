@@ -91,13 +91,8 @@ case "$DB" in
   *) echo "$ME: refusing to drop database \"$DB\" (its name must contain \"bench\")" >&2; exit 1 ;;
 esac
 
-log() { echo "$ME: $*" >&2; }
-PSQL=(psql -X -q -v ON_ERROR_STOP=1)
-sql() { "${PSQL[@]}" -d "$DB" -tA "$@"; }
-median() { tr ' ' '\n' | grep . | sort -g |
-  awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "nan"}'; }
-fmt() { awk -v x="$1" 'BEGIN {printf "%.0f\n", x}'; }
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 
 TMP=$(mktemp -d)
 CREATED=0
