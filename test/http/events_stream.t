@@ -382,6 +382,9 @@ is($wb && $wb->{json}{resource_id}, 'while-broken', 'reconnecting with Last-Even
 is(psql(qq{SELECT metastore.revoke_api_key('$k2')}), 't', 'revoke the key');
 ok(wait_end($e2, 5), 'a revoked key ends its stream within a heartbeat or so');
 close $e2->{sock};
+# this shim allows one stream: wait until the ended stream's slot is free, or
+# the reconnect would be refused for the limit (503) before its key is checked
+ok(until_ok(5, sub { open_streams($port) == 0 }), 'the revoked stream frees its slot');
 is($h->get("http://127.0.0.1:$port$S", { headers => { authorization => "ApiKey $k2" } })->{status}, 401,
    'and the reconnect is refused with 401');
 
