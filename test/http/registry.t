@@ -377,16 +377,16 @@ is(scalar(grep { $_->{namespace} eq $other } @{ events_after(0, key => $o)->{eve
 # the TTL by the clock: an instance whose report is older than its ttl is
 # unhealthy in every read, without anyone writing
 # ======================================================================
-is(req(POST => "$R/register$q", key => $w, body => { service_name => 'blink', service_url => 'http://blink', ttl => 1 })->{status},
-   201, 'register with ttl 1');
+is(req(POST => "$R/register$q", key => $w, body => { service_name => 'blink', service_url => 'http://blink', ttl => 3 })->{status},
+   201, 'register with ttl 3 (seconds: room for a slow machine between a report and a read)');
 is(req(PUT => "$R/health$q", key => $w, body => { service_name => 'blink', status => 'healthy' })->{status}, 200, 'report healthy');
 sub healthy_names { return [sort map { $_->{service_name} } @{ req(GET => "$R/healthy$q", key => $w)->{body}{services} }] }
 is_deeply(healthy_names(), ['blink', 'orders'], 'just reported: healthy');
 my $before_expiry = max_event();
-select(undef, undef, undef, 1.3);
+select(undef, undef, undef, 3.3);
 $res = req(GET => "$R/blink$q", key => $w);
 is_deeply([$res->{body}{status}, $res->{body}{instances}[0]{expired} ? 'expired' : 'live', $res->{body}{instances}[0]{reported_status}],
-          ['unhealthy', 'expired', 'healthy'], '1.3 s later: unhealthy and expired; the reported status is kept');
+          ['unhealthy', 'expired', 'healthy'], '3.3 s later: unhealthy and expired; the reported status is kept');
 is_deeply(healthy_names(), ['orders'], '... dropped from /healthy');
 is_deeply([map { $_->{service_name} } @{ req(GET => "$R?status=unhealthy&namespace=$ns", key => $w)->{body}{services} }], ['blink'],
           '... listed with ?status=unhealthy');
