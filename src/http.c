@@ -572,7 +572,8 @@ http_dispatch(PG_FUNCTION_ARGS)
 		char	   *segs[MAX_SEGMENTS];
 		int			nseg;
 
-		if (split_path(path, segs, &nseg) && nseg >= 4 && strcmp(segs[0], "ofrep") == 0 &&
+		if (strncmp(path, "/ofrep/", 7) == 0 && split_path(path, segs, &nseg) && nseg >= 4 &&
+			strcmp(segs[0], "ofrep") == 0 &&
 			strcmp(segs[1], "v1") == 0 && strcmp(segs[2], "evaluate") == 0 &&
 			strcmp(segs[3], "flags") == 0)
 		{
