@@ -153,6 +153,7 @@ event_trigger(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	HeapTuple	tuple;
 	const char *resource_type;
+	const char *action;
 	char	   *key;
 	char	   *ns;
 	char	   *env;
@@ -196,7 +197,8 @@ event_trigger(PG_FUNCTION_ARGS)
 	ns = text_column(tuple, desc, "namespace");
 	env = text_column(tuple, desc, "environment");
 
-	values[0] = CStringGetTextDatum(action_of(td, desc));
+	action = action_of(td, desc);
+	values[0] = CStringGetTextDatum(action);
 	values[1] = CStringGetTextDatum(resource_type);
 	values[2] = key ? CStringGetTextDatum(key) : (Datum) 0;
 	nulls[2] = key ? ' ' : 'n';
@@ -216,7 +218,7 @@ event_trigger(PG_FUNCTION_ARGS)
 	/* a wake-up for listeners, delivered at commit; no data (LISTEN is open to every role) */
 	Async_Notify(MS_EVENTS_CHANNEL,
 				 psprintf("{\"id\": " INT64_FORMAT ", \"action\": \"%s\", \"resource_type\": \"%s\"}",
-						  id, action_of(td, desc), resource_type));
+						  id, action, resource_type));
 
 	if (ms_event_retention_hours > 0 && id % PRUNE_EVERY == 0)
 	{
