@@ -34,10 +34,6 @@
 PG_FUNCTION_INFO_V1(check_machine);
 PG_FUNCTION_INFO_V1(transition);
 
-#define MAX_STATES		256
-#define MAX_TRANSITIONS 4096
-#define MAX_NAME_BYTES	128
-
 typedef struct Transition
 {
 	int			from;			/* state index; -1: the creation of an entity */
@@ -51,7 +47,7 @@ typedef struct Transition
 typedef struct Machine
 {
 	int			nstates;
-	char	   *states[MAX_STATES];
+	char	   *states[MS_MACHINE_MAX_STATES];
 	int			initial;
 	int			ntransitions;
 	Transition *transitions;
@@ -99,9 +95,9 @@ str_field(JsonbContainer *obj, const char *key, const char *where)
 
 	if (v == NULL || v->type == jbvNull)
 		return NULL;
-	if (v->type != jbvString || v->val.string.len == 0 || v->val.string.len > MAX_NAME_BYTES)
+	if (v->type != jbvString || v->val.string.len == 0 || v->val.string.len > MS_MACHINE_MAX_NAME_BYTES)
 		bad(psprintf("%s.%s", where, key), psprintf("\"%s\" must be a name of 1 to %d bytes", key,
-												   MAX_NAME_BYTES));
+												   MS_MACHINE_MAX_NAME_BYTES));
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
@@ -156,8 +152,8 @@ compile(Jsonb *def)
 	JsonbValue *states,
 			   *trans;
 	char	   *initial;
-	bool		reached[MAX_STATES];
-	int			queue[MAX_STATES],
+	bool		reached[MS_MACHINE_MAX_STATES];
+	int			queue[MS_MACHINE_MAX_STATES],
 				head = 0,
 				tail = 0;
 
@@ -184,15 +180,15 @@ compile(Jsonb *def)
 		bad("definition.states", "\"states\" must be an array of state names");
 	states = memcpy(palloc(sizeof(JsonbValue)), states, sizeof(JsonbValue));
 	m->nstates = JsonContainerSize(states->val.binary.data);
-	if (m->nstates == 0 || m->nstates > MAX_STATES)
-		bad("definition.states", psprintf("a machine has 1 to %d states", MAX_STATES));
+	if (m->nstates == 0 || m->nstates > MS_MACHINE_MAX_STATES)
+		bad("definition.states", psprintf("a machine has 1 to %d states", MS_MACHINE_MAX_STATES));
 	for (int i = 0; i < m->nstates; i++)
 	{
 		JsonbValue *e = getIthJsonbValueFromContainer(states->val.binary.data, i);
 		char	   *where = psprintf("definition.states[%d]", i);
 
-		if (e->type != jbvString || e->val.string.len == 0 || e->val.string.len > MAX_NAME_BYTES)
-			bad(where, psprintf("a state is a name of 1 to %d bytes", MAX_NAME_BYTES));
+		if (e->type != jbvString || e->val.string.len == 0 || e->val.string.len > MS_MACHINE_MAX_NAME_BYTES)
+			bad(where, psprintf("a state is a name of 1 to %d bytes", MS_MACHINE_MAX_NAME_BYTES));
 		m->states[i] = pnstrdup(e->val.string.val, e->val.string.len);
 		if (state_index(m, m->states[i]) != i)
 			bad(where, psprintf("state \"%s\" is listed twice", m->states[i]));
@@ -211,7 +207,7 @@ compile(Jsonb *def)
 	{
 		int			n = JsonContainerSize(trans->val.binary.data);
 
-		m->transitions = palloc0(sizeof(Transition) * (MAX_TRANSITIONS));
+		m->transitions = palloc0(sizeof(Transition) * (MS_MACHINE_MAX_TRANSITIONS));
 		for (int i = 0; i < n; i++)
 		{
 			JsonbValue *e = getIthJsonbValueFromContainer(trans->val.binary.data, i);
@@ -299,8 +295,8 @@ compile(Jsonb *def)
 						bad(where, psprintf("action \"%s\" is defined twice from %s%s%s", action,
 											fi < 0 ? "creation" : "state \"", fi < 0 ? "" : m->states[fi],
 											fi < 0 ? "" : "\""));
-				if (m->ntransitions >= MAX_TRANSITIONS)
-					bad(where, psprintf("a machine has at most %d transitions", MAX_TRANSITIONS));
+				if (m->ntransitions >= MS_MACHINE_MAX_TRANSITIONS)
+					bad(where, psprintf("a machine has at most %d transitions", MS_MACHINE_MAX_TRANSITIONS));
 				t = &m->transitions[m->ntransitions++];
 				t->from = fi;
 				t->action = action;
